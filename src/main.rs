@@ -1,0 +1,3 @@
+fn main() {
+    println!("nasstrap {}", env!("CARGO_PKG_VERSION"));
+}
