@@ -1,3 +1,23 @@
+use clap::Parser;
+use nasstrap::cli::{self, Failure};
+
 fn main() {
-    println!("nasstrap {}", env!("CARGO_PKG_VERSION"));
+    let args = cli::Cli::parse();
+    let code = match cli::run(args) {
+        Ok(code) => code,
+        Err(Failure::Layout(report)) => {
+            eprint!("{report}");
+            cli::EXIT_BAD_INPUT
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            cli::EXIT_BAD_INPUT
+        }
+        Err(Failure::Runtime(e)) => {
+            // The whole chain: the root cause is usually at the end.
+            eprintln!("error: {e:#}");
+            cli::EXIT_FAILURE
+        }
+    };
+    std::process::exit(code);
 }

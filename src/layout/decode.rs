@@ -1,0 +1,215 @@
+//! Reading typed values out of the position-aware YAML tree while collecting
+//! every problem instead of stopping at the first (what serde would do).
+
+use super::diag::{Diagnostic, Pos, did_you_mean};
+use super::model::At;
+use super::size::{self, Parsed, Size};
+use super::yaml::{Key, Kind, Node};
+
+/// Collects diagnostics while the tree is read.
+#[derive(Default)]
+pub struct Ctx {
+    /// Everything found so far.
+    pub diags: Vec<Diagnostic>,
+}
+
+/// A mapping being read, with the keys it may have.
+pub struct Obj<'a> {
+    /// The entries.
+    pub entries: &'a [(Key, Node)],
+    /// Its YAML path.
+    pub path: String,
+    /// Its position.
+    pub pos: Pos,
+}
+
+/// `parent.key`, or `key` at the root.
+pub fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+}
+
+impl<'a> Obj<'a> {
+    /// The value under `key`, if present and not null.
+    pub fn get(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v).filter(|v| v.kind != Kind::Null)
+    }
+
+    /// The key itself (for its position).
+    pub fn key(&self, key: &str) -> Option<&'a Key> {
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k)
+    }
+
+    /// The path of a child.
+    pub fn path_of(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+}
+
+impl Ctx {
+    /// Record an error.
+    pub fn error(&mut self, pos: Pos, path: &str, msg: impl Into<String>, hint: Option<String>) {
+        let mut d = Diagnostic::error(Some(pos), path, msg);
+        d.hint = hint;
+        self.diags.push(d);
+    }
+
+    /// Read `node` as a mapping whose keys must be in `allowed`; keys starting
+    /// with `_` are disko's computed internals and are ignored.
+    pub fn obj<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Obj<'a>> {
+        let Kind::Map(entries) = &node.kind else {
+            self.error(node.pos, path, format!("expected a mapping, found {}", node.describe()), None);
+            return None;
+        };
+        for (k, _) in entries {
+            if k.name.starts_with('_') || allowed.contains(&k.name.as_str()) {
+                continue;
+            }
+            let hint = did_you_mean(&k.name, allowed)
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("allowed here: {}", allowed.join(", "))));
+            self.error(k.pos, &join(path, &k.name), format!("unknown key `{}`", k.name), hint);
+        }
+        Some(Obj { entries, path: path.to_string(), pos: node.pos })
+    }
+
+    /// The entries of a mapping used as a named collection (`disk:`, `partitions:`),
+    /// without disko's internal `_`-prefixed entries (e.g. the `__root` dataset).
+    pub fn named<'a>(&mut self, node: &'a Node, path: &str) -> Vec<&'a (Key, Node)> {
+        match &node.kind {
+            Kind::Map(entries) => entries.iter().filter(|(k, _)| !k.name.starts_with('_')).collect(),
+            Kind::Null => Vec::new(),
+            _ => {
+                self.error(node.pos, path, format!("expected a mapping of names, found {}", node.describe()), None);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A scalar as a string.
+    pub fn string(&mut self, node: &Node, path: &str) -> Option<At<String>> {
+        match &node.kind {
+            Kind::Scalar { value, .. } => Some(At { v: value.clone(), pos: node.pos, path: path.into() }),
+            _ => {
+                self.error(node.pos, path, format!("expected a string, found {}", node.describe()), None);
+                None
+            }
+        }
+    }
+
+    /// An optional string field.
+    pub fn opt_string(&mut self, o: &Obj, key: &str) -> Option<At<String>> {
+        let n = o.get(key)?;
+        self.string(n, &o.path_of(key))
+    }
+
+    /// A required string field.
+    pub fn req_string(&mut self, o: &Obj, key: &str, hint: &str) -> Option<At<String>> {
+        match o.get(key) {
+            Some(n) => self.string(n, &o.path_of(key)),
+            None => {
+                self.error(o.pos, &o.path, format!("missing `{key}`"), Some(hint.into()));
+                None
+            }
+        }
+    }
+
+    /// An optional boolean (YAML 1.2: only `true`/`false`).
+    pub fn boolean(&mut self, o: &Obj, key: &str) -> Option<bool> {
+        let n = o.get(key)?;
+        match &n.kind {
+            Kind::Scalar { value, quoted: false } if value == "true" => Some(true),
+            Kind::Scalar { value, quoted: false } if value == "false" => Some(false),
+            _ => {
+                let found = match &n.kind {
+                    Kind::Scalar { value, .. } => format!("`{value}`"),
+                    _ => n.describe().to_string(),
+                };
+                self.error(n.pos, &o.path_of(key), format!("expected true or false, found {found}"), None);
+                None
+            }
+        }
+    }
+
+    /// An optional integer (quoted digits are accepted: disko writes `"1.2"`-style strings).
+    pub fn int(&mut self, o: &Obj, key: &str) -> Option<At<i64>> {
+        let n = o.get(key)?;
+        let path = o.path_of(key);
+        match &n.kind {
+            Kind::Scalar { value, .. } => match value.trim().parse::<i64>() {
+                Ok(v) => Some(At { v, pos: n.pos, path }),
+                Err(_) => {
+                    self.error(n.pos, &path, format!("expected a whole number, found `{value}`"), None);
+                    None
+                }
+            },
+            _ => {
+                self.error(n.pos, &path, format!("expected a whole number, found {}", n.describe()), None);
+                None
+            }
+        }
+    }
+
+    /// An optional list of strings (a single string is accepted as a one-item list).
+    pub fn strings(&mut self, o: &Obj, key: &str) -> Vec<String> {
+        let Some(n) = o.get(key) else { return Vec::new() };
+        let path = o.path_of(key);
+        match &n.kind {
+            Kind::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, it)| self.string(it, &format!("{path}[{i}]")).map(|s| s.v))
+                .collect(),
+            Kind::Scalar { value, .. } => vec![value.clone()],
+            _ => {
+                self.error(n.pos, &path, format!("expected a list of strings, found {}", n.describe()), None);
+                Vec::new()
+            }
+        }
+    }
+
+    /// An optional `name: value` mapping of strings (ZFS properties).
+    pub fn props(&mut self, o: &Obj, key: &str) -> Vec<(String, String)> {
+        let Some(n) = o.get(key) else { return Vec::new() };
+        let path = o.path_of(key);
+        let entries = self.named(n, &path);
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            if let Some(s) = self.string(v, &join(&path, &k.name)) {
+                out.push((k.name.clone(), s.v));
+            }
+        }
+        out
+    }
+
+    /// An optional size field.
+    pub fn size(&mut self, o: &Obj, key: &str) -> Option<At<Parsed>> {
+        let n = o.get(key)?;
+        let s = self.string(n, &o.path_of(key))?;
+        match size::parse(&s.v) {
+            Ok(p) => Some(At { v: p, pos: s.pos, path: s.path }),
+            Err(e) => {
+                self.error(s.pos, &s.path, e.message, Some(e.hint));
+                None
+            }
+        }
+    }
+
+    /// An optional size field without its precision.
+    pub fn plain_size(&mut self, o: &Obj, key: &str) -> Option<At<Size>> {
+        self.size(o, key).map(|p| At { v: p.v.size, pos: p.pos, path: p.path })
+    }
+
+    /// Refuse a disko hook: hooks are arbitrary shell, which a plan cannot show.
+    pub fn no_hook(&mut self, o: &Obj, key: &str) {
+        if let Some(n) = o.get(key)
+            && !matches!(&n.kind, Kind::Scalar { value, .. } if value.trim().is_empty())
+        {
+            self.error(
+                n.pos,
+                &o.path_of(key),
+                format!("`{key}` is not supported: hooks run arbitrary shell, which a plan cannot show"),
+                Some("remove the hook and do the step in the NixOS configuration or by hand".into()),
+            );
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The layout: the YAML model of what the disks should hold, read with
+//! positions so every problem points at its line.
+//!
+//! `load_str` → tree (`yaml`) → model (`read`, via `decode`) → checks
+//! (`validate`). Nothing here touches the system.
+
+pub mod decode;
+pub mod diag;
+pub mod model;
+pub mod parttype;
+pub mod schema;
+mod read;
+pub mod size;
+pub mod validate;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Report, Severity};
+pub use model::*;
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// A layout that loaded, with the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub layout: Layout,
+    /// Warnings (and nothing else) about it.
+    pub report: Report,
+}
+
+/// `--disk NAME=DEVICE` remappings, applied before the checks.
+pub type DiskMap = [(String, String)];
+
+/// Read a layout file from disk.
+pub fn load_file(path: &std::path::Path, map: &DiskMap) -> Result<Loaded, Report> {
+    let file = path.display().to_string();
+    let fail = |msg: String, hint: &str| Report {
+        file: file.clone(),
+        source: String::new(),
+        diagnostics: vec![Diagnostic::error(None, "", msg).with_hint(hint)],
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
+    if meta.len() as usize > MAX_FILE_BYTES {
+        return Err(fail(format!("the file is {} bytes; layouts are limited to 16 MiB", meta.len()), "is this the right file?"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
+    let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 (byte {})", e.utf8_error().valid_up_to()), "save it as UTF-8"))?;
+    load_str(&file, &text, map)
+}
+
+/// Read a layout from text; `file` is only used in messages.
+pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report> {
+    let mut report = Report { file: file.to_string(), source: text.to_string(), diagnostics: Vec::new() };
+    if text.len() > MAX_FILE_BYTES {
+        report.diagnostics.push(Diagnostic::error(None, "", "the layout is larger than 16 MiB"));
+        return Err(report);
+    }
+    let root = match yaml::parse(text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            report.diagnostics.push(
+                Diagnostic::error(None, "", "the layout is empty").with_hint("start from layouts/helios64.yaml"),
+            );
+            return Err(report);
+        }
+        Err(diags) => {
+            report.diagnostics = diags;
+            return Err(report);
+        }
+    };
+    let mut cx = decode::Ctx::default();
+    let layout = read::layout(&mut cx, &root);
+    report.diagnostics = cx.diags;
+    let Some(mut layout) = layout else { return Err(report) };
+    for (name, device) in map {
+        match layout.disks.iter_mut().find(|d| &d.name == name) {
+            Some(d) => d.device.v = device.clone(),
+            None => report.diagnostics.push(
+                Diagnostic::error(None, format!("--disk {name}"), format!("the layout has no disk `{name}`"))
+                    .with_hint(format!("disks: {}", layout.disks.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "))),
+            ),
+        }
+    }
+    report.diagnostics.extend(validate::validate(&layout));
+    sort(&mut report);
+    if report.has_errors() { Err(report) } else { Ok(Loaded { layout, report }) }
+}
+
+/// File order; whole-file problems first.
+pub fn sort(report: &mut Report) {
+    report.diagnostics.sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
+}

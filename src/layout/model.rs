@@ -1,0 +1,410 @@
+//! The layout model: disko's `disko.devices` vocabulary plus nasstrap's
+//! additions (`board`, `expect`, `firmware`, `bootable`). Every value that a
+//! check may point at carries its position (`At<T>`).
+
+use super::diag::Pos;
+use super::parttype::PartType;
+use super::size::{Parsed, Size};
+use serde::Serialize;
+
+/// A value with the place it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At<T> {
+    /// The value.
+    pub v: T,
+    /// Where it was written.
+    pub pos: Pos,
+    /// Its YAML path.
+    pub path: String,
+}
+
+impl<T: Serialize> Serialize for At<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.v.serialize(s)
+    }
+}
+
+/// Where an object (a disk, a partition…) was declared.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Site {
+    /// Position of its key.
+    pub pos: Pos,
+    /// Its YAML path.
+    pub path: String,
+}
+
+/// A whole layout file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layout {
+    /// The board profile whose rules apply.
+    pub board: Option<Board>,
+    /// Physical disks, in file order.
+    pub disks: Vec<Disk>,
+    /// md RAID arrays.
+    pub mdadm: Vec<MdArray>,
+    /// ZFS pools.
+    pub zpools: Vec<Zpool>,
+    /// Filesystems without a device (tmpfs).
+    pub nodev: Vec<Nodev>,
+}
+
+/// Board profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Board {
+    /// Kobol Helios64 (RK3399): nothing below 16 MiB on the boot medium.
+    Helios64,
+}
+
+/// One physical disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disk {
+    /// The layout's name for it (`emmc`, `bay1`).
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// The device path (after `--disk` remapping).
+    pub device: At<String>,
+    /// Identity pins; a mismatch refuses the disk.
+    pub expect: Expect,
+    /// Raw regions outside the partition table (bootloaders).
+    pub firmware: Vec<Firmware>,
+    /// What the disk holds.
+    pub content: Option<Content>,
+    /// disko's `destroy`: false forbids wiping this disk.
+    pub destroy: bool,
+}
+
+/// Identity pins of a disk.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Expect {
+    /// The disk size, matched to the precision it was written with.
+    #[serde(serialize_with = "ser_parsed")]
+    pub size: Option<At<Parsed>>,
+    /// The serial number, exact.
+    pub serial: Option<At<String>>,
+    /// The model, exact.
+    pub model: Option<At<String>>,
+}
+
+fn ser_parsed<S: serde::Serializer>(v: &Option<At<Parsed>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(p) => p.v.size.serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A raw region at a fixed offset, e.g. U-Boot's idbloader at sector 64.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Firmware {
+    /// Its name (`idbloader`, `u-boot`).
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Offset from the start of the disk.
+    pub offset: At<Size>,
+    /// How much room it may take.
+    pub max_size: At<Size>,
+    /// An image to write there with `--firmware`.
+    pub image: Option<At<String>>,
+}
+
+/// What a disk, partition, array, LUKS volume or zvol holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Content {
+    /// A GPT partition table.
+    Gpt(Gpt),
+    /// A filesystem.
+    Filesystem(Filesystem),
+    /// A member of an md array.
+    Mdraid(MdMember),
+    /// A LUKS container.
+    Luks(Luks),
+    /// A btrfs filesystem with subvolumes.
+    Btrfs(Btrfs),
+    /// Swap space.
+    Swap(Swap),
+    /// A member of a ZFS pool.
+    Zfs(ZfsMember),
+}
+
+/// A GPT partition table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gpt {
+    /// Partitions in declaration order (planning sorts them by priority).
+    pub partitions: Vec<Partition>,
+}
+
+/// A GPT partition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Partition {
+    /// The layout's name for it.
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// The GPT partition name; disko's default is `disk-<disk>-<partition>`.
+    pub label: String,
+    /// The GPT type.
+    pub part_type: At<PartType>,
+    /// Its size; `None` or 100% is the rest of the free space.
+    pub size: Option<At<Size>>,
+    /// Its start; `None` is the next aligned free sector.
+    pub start: Option<At<Size>>,
+    /// Its end (overrides `size`, as in disko).
+    pub end: Option<At<End>>,
+    /// Ordering key: lower first (disko's default 1000; 9001 for 100%; 100 for EF02).
+    pub priority: i64,
+    /// GPT attribute bits to set.
+    pub attributes: Vec<u8>,
+    /// Set GPT attribute bit 2 (legacy BIOS bootable), what U-Boot's distro boot scans.
+    pub bootable: bool,
+    /// What the partition holds.
+    pub content: Option<Content>,
+}
+
+/// A partition end as disko/sgdisk write it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    /// `+SIZE`: the start plus a length.
+    Plus(Size),
+    /// `-SIZE`: that far before the end of the disk (`-0` is the very end).
+    Minus(Size),
+    /// An absolute offset.
+    Absolute(Size),
+}
+
+/// Filesystem formats nasstrap can create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsFormat {
+    /// ext4 (ext2/ext3 are accepted and kept as their own kind).
+    Ext4,
+    /// ext3.
+    Ext3,
+    /// ext2.
+    Ext2,
+    /// XFS.
+    Xfs,
+    /// btrfs (single device, no subvolumes: use `type: btrfs` for those).
+    Btrfs,
+    /// FAT32.
+    Vfat,
+}
+
+impl FsFormat {
+    /// The name as blkid reports it and mkfs takes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FsFormat::Ext4 => "ext4",
+            FsFormat::Ext3 => "ext3",
+            FsFormat::Ext2 => "ext2",
+            FsFormat::Xfs => "xfs",
+            FsFormat::Btrfs => "btrfs",
+            FsFormat::Vfat => "vfat",
+        }
+    }
+}
+
+/// A filesystem on a block device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Filesystem {
+    /// The format.
+    pub format: At<FsFormat>,
+    /// Where it is mounted (absolute).
+    pub mountpoint: Option<At<String>>,
+    /// Mount options.
+    pub mount_options: Vec<String>,
+    /// Extra mkfs arguments.
+    pub extra_args: Vec<String>,
+}
+
+/// A member of an md array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MdMember {
+    /// The array's name in `mdadm:`.
+    pub name: At<String>,
+}
+
+/// A LUKS container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Luks {
+    /// The mapper name (`/dev/mapper/<name>`).
+    pub name: At<String>,
+    /// A file on the target holding the passphrase.
+    pub password_file: Option<At<String>>,
+    /// A key file on the target (disko's `settings.keyFile` or `keyFile`).
+    pub key_file: Option<At<String>>,
+    /// Ask for the passphrase interactively.
+    pub ask_password: bool,
+    /// Open with discards allowed (`settings.allowDiscards`).
+    pub allow_discards: bool,
+    /// Extra `cryptsetup luksFormat` arguments.
+    pub extra_format_args: Vec<String>,
+    /// Extra `cryptsetup open` arguments.
+    pub extra_open_args: Vec<String>,
+    /// What the opened volume holds.
+    pub content: Option<Box<Content>>,
+}
+
+/// A btrfs filesystem (possibly multi-device through `extraArgs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Btrfs {
+    /// Extra mkfs.btrfs arguments; other devices of a multi-device filesystem are named here.
+    pub extra_args: Vec<String>,
+    /// Where the top-level subvolume is mounted.
+    pub mountpoint: Option<At<String>>,
+    /// Mount options of the top level.
+    pub mount_options: Vec<String>,
+    /// Subvolumes.
+    pub subvolumes: Vec<Subvolume>,
+}
+
+/// A btrfs subvolume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subvolume {
+    /// Its path inside the filesystem (`/home`, `@nix`).
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Where it is mounted.
+    pub mountpoint: Option<At<String>>,
+    /// Mount options (`subvol=` is added by nasstrap).
+    pub mount_options: Vec<String>,
+}
+
+/// Swap space.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Swap {
+    /// swapon priority.
+    pub priority: Option<i64>,
+    /// Re-encrypt with a random key on every boot (NixOS option; planned as plain mkswap here).
+    pub random_encryption: bool,
+    /// Use as the resume device.
+    pub resume_device: bool,
+}
+
+/// A member of a ZFS pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZfsMember {
+    /// The pool's name in `zpool:`.
+    pub pool: At<String>,
+}
+
+/// md RAID levels nasstrap creates.
+pub const MD_LEVELS: [u32; 5] = [0, 1, 5, 6, 10];
+
+/// An md array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MdArray {
+    /// Its name (`/dev/md/<name>`).
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// RAID level.
+    pub level: At<u32>,
+    /// Superblock format (`1.2`, `1.0`, … or `default`).
+    pub metadata: String,
+    /// Extra `mdadm --create` arguments (e.g. `--assume-clean`).
+    pub extra_args: Vec<String>,
+    /// What the array holds.
+    pub content: Option<Content>,
+}
+
+/// ZFS vdev layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZMode {
+    /// No redundancy.
+    Stripe,
+    /// Mirror.
+    Mirror,
+    /// Single parity.
+    Raidz1,
+    /// Double parity.
+    Raidz2,
+    /// Triple parity.
+    Raidz3,
+}
+
+/// A ZFS pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Zpool {
+    /// Pool name.
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// vdev layout.
+    pub mode: At<ZMode>,
+    /// Pool properties (`-o`).
+    pub options: Vec<(String, String)>,
+    /// Root dataset properties (`-O`).
+    pub root_fs_options: Vec<(String, String)>,
+    /// Mountpoint of the root dataset.
+    pub mountpoint: Option<At<String>>,
+    /// Mount options of the root dataset.
+    pub mount_options: Vec<String>,
+    /// Datasets and volumes.
+    pub datasets: Vec<Dataset>,
+}
+
+/// A ZFS dataset or volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dataset {
+    /// Name below the pool (`data/media`).
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Filesystem or volume.
+    pub kind: DatasetKind,
+}
+
+/// The two dataset kinds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DatasetKind {
+    /// `zfs_fs`.
+    ZfsFs {
+        /// Mountpoint.
+        mountpoint: Option<At<String>>,
+        /// Mount options.
+        mount_options: Vec<String>,
+        /// Properties.
+        options: Vec<(String, String)>,
+    },
+    /// `zfs_volume`.
+    ZfsVolume {
+        /// Volume size.
+        size: At<Size>,
+        /// Properties.
+        options: Vec<(String, String)>,
+        /// What the volume holds.
+        content: Option<Box<Content>>,
+    },
+}
+
+/// A filesystem without a device (tmpfs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Nodev {
+    /// Its name in `nodev:`.
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Filesystem type (`tmpfs`).
+    pub fs_type: String,
+    /// Device string passed to mount (`none`).
+    pub device: String,
+    /// Mountpoint.
+    pub mountpoint: At<String>,
+    /// Mount options.
+    pub mount_options: Vec<String>,
+}

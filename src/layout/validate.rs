@@ -1,0 +1,335 @@
+//! Checks across the layout: references, devices used twice, mountpoints,
+//! RAID member counts, and the board's rules. Geometry (overlaps, fit, the
+//! 16 MiB gap) is checked where it is computed, in `plan::geometry`.
+
+use super::diag::{Diagnostic, Pos};
+use super::model::*;
+use std::collections::HashMap;
+
+/// Every block device content in the layout, with the device it sits on.
+pub struct Walk<'a> {
+    /// (holder description, content) pairs, outermost first.
+    pub items: Vec<(Holder<'a>, &'a Content)>,
+}
+
+/// What holds a content: a disk, a partition, an array, a LUKS volume, a zvol.
+#[derive(Clone, Copy)]
+pub enum Holder<'a> {
+    /// A whole disk.
+    Disk(&'a Disk),
+    /// A partition of a disk.
+    Partition(&'a Disk, &'a Partition),
+    /// An md array.
+    Array(&'a MdArray),
+    /// An opened LUKS volume.
+    Luks(&'a Luks),
+    /// A ZFS volume.
+    Zvol(&'a Zpool, &'a Dataset),
+}
+
+impl Walk<'_> {
+    /// Walk every content of the layout, depth first.
+    pub fn of(l: &Layout) -> Walk<'_> {
+        fn push<'a>(w: &mut Vec<(Holder<'a>, &'a Content)>, h: Holder<'a>, c: &'a Content) {
+            w.push((h, c));
+            match c {
+                Content::Gpt(g) => {
+                    if let Holder::Disk(d) = h {
+                        for p in &g.partitions {
+                            if let Some(pc) = &p.content {
+                                push(w, Holder::Partition(d, p), pc);
+                            }
+                        }
+                    }
+                }
+                Content::Luks(lk) => {
+                    if let Some(inner) = &lk.content {
+                        push(w, Holder::Luks(lk), inner);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut items = Vec::new();
+        for d in &l.disks {
+            if let Some(c) = &d.content {
+                push(&mut items, Holder::Disk(d), c);
+            }
+        }
+        for a in &l.mdadm {
+            if let Some(c) = &a.content {
+                push(&mut items, Holder::Array(a), c);
+            }
+        }
+        for p in &l.zpools {
+            for ds in &p.datasets {
+                if let DatasetKind::ZfsVolume { content: Some(c), .. } = &ds.kind {
+                    push(&mut items, Holder::Zvol(p, ds), c);
+                }
+            }
+        }
+        Walk { items }
+    }
+}
+
+/// Minimum members for an md level.
+pub fn md_min_members(level: u32) -> usize {
+    match level {
+        0 | 1 | 10 => 2,
+        5 => 3,
+        6 => 4,
+        _ => 1,
+    }
+}
+
+/// Minimum members for a pool layout.
+pub fn zpool_min_members(mode: ZMode) -> usize {
+    match mode {
+        ZMode::Stripe => 1,
+        ZMode::Mirror | ZMode::Raidz1 => 2,
+        ZMode::Raidz2 => 3,
+        ZMode::Raidz3 => 4,
+    }
+}
+
+/// A mountpoint and what mounts there, for the duplicate check.
+struct MountUse {
+    pos: Pos,
+    path: String,
+}
+
+/// Run every cross-cutting check.
+pub fn validate(l: &Layout) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if l.disks.is_empty() {
+        out.push(
+            Diagnostic::error(Some(Pos { line: 1, col: 1 }), "disk", "the layout declares no disks")
+                .with_hint("add a `disk:` section; see layouts/helios64.yaml"),
+        );
+    }
+    let mut devices: HashMap<&str, &Disk> = HashMap::new();
+    for d in &l.disks {
+        if let Some(first) = devices.insert(d.device.v.as_str(), d) {
+            out.push(
+                Diagnostic::error(Some(d.device.pos), &d.device.path, format!("device `{}` is also disk `{}`", d.device.v, first.name))
+                    .with_hint("each disk needs its own device; check the by-path names or --disk mappings"),
+            );
+        }
+        if !d.device.v.starts_with('/') {
+            out.push(Diagnostic::error(Some(d.device.pos), &d.device.path, format!("device `{}` is not an absolute path", d.device.v)).with_hint("e.g. /dev/sda or /dev/disk/by-path/…"));
+        }
+    }
+
+    let walk = Walk::of(l);
+    let mut md_members: HashMap<&str, Vec<&At<String>>> = HashMap::new();
+    let mut zfs_members: HashMap<&str, Vec<&At<String>>> = HashMap::new();
+    let mut mounts: HashMap<String, MountUse> = HashMap::new();
+    let mut mappers: HashMap<&str, &At<String>> = HashMap::new();
+    let mut check_mount = |out: &mut Vec<Diagnostic>, mp: &At<String>| {
+        if !mp.v.starts_with('/') {
+            out.push(
+                Diagnostic::error(Some(mp.pos), &mp.path, format!("mountpoint `{}` is not absolute", mp.v))
+                    .with_hint(format!("write /{}", mp.v.trim_start_matches("./"))),
+            );
+            return;
+        }
+        let norm = normalize(&mp.v);
+        if let Some(first) = mounts.get(&norm) {
+            out.push(
+                Diagnostic::error(Some(mp.pos), &mp.path, format!("mountpoint `{}` is also used by {}", mp.v, first.path))
+                    .with_hint(format!("first used at line {}", first.pos.line)),
+            );
+        } else {
+            mounts.insert(norm, MountUse { pos: mp.pos, path: mp.path.clone() });
+        }
+    };
+    for (holder, c) in &walk.items {
+        match c {
+            Content::Mdraid(m) => md_members.entry(m.name.v.as_str()).or_default().push(&m.name),
+            Content::Zfs(z) => zfs_members.entry(z.pool.v.as_str()).or_default().push(&z.pool),
+            Content::Filesystem(f) => {
+                if let Some(mp) = &f.mountpoint {
+                    check_mount(&mut out, mp);
+                }
+            }
+            Content::Btrfs(b) => {
+                if let Some(mp) = &b.mountpoint {
+                    check_mount(&mut out, mp);
+                }
+                for s in &b.subvolumes {
+                    if let Some(mp) = &s.mountpoint {
+                        check_mount(&mut out, mp);
+                    }
+                }
+            }
+            Content::Luks(lk) => {
+                if let Some(first) = mappers.insert(lk.name.v.as_str(), &lk.name) {
+                    out.push(Diagnostic::error(Some(lk.name.pos), &lk.name.path, format!("LUKS name `{}` is also used at line {}", lk.name.v, first.pos.line)));
+                }
+                if lk.password_file.is_none() && lk.key_file.is_none() && !lk.ask_password {
+                    out.push(
+                        Diagnostic::error(Some(lk.name.pos), &lk.name.path, format!("LUKS volume `{}` has no key", lk.name.v))
+                            .with_hint("set passwordFile, settings.keyFile, or askPassword: true"),
+                    );
+                }
+            }
+            Content::Gpt(_) => {
+                if !matches!(holder, Holder::Disk(_)) {
+                    let (pos, path) = holder_site(holder);
+                    out.push(Diagnostic::error(Some(pos), path, "a GPT table can only sit on a disk"));
+                }
+            }
+            Content::Swap(_) => {}
+        }
+    }
+    for a in &l.mdadm {
+        let members = md_members.remove(a.name.as_str()).unwrap_or_default();
+        let need = md_min_members(a.level.v);
+        if members.is_empty() {
+            out.push(
+                Diagnostic::error(Some(a.site.pos), &a.site.path, format!("array `{}` has no members", a.name))
+                    .with_hint(format!("give partitions `content: {{ type: mdraid, name: {} }}`", a.name)),
+            );
+        } else if members.len() < need {
+            out.push(
+                Diagnostic::error(Some(a.level.pos), &a.level.path, format!("RAID{} needs at least {need} members, `{}` has {}", a.level.v, a.name, members.len()))
+                    .with_hint("add members or choose another level"),
+            );
+        }
+        if let Some(Content::Mdraid(_) | Content::Zfs(_) | Content::Gpt(_)) = &a.content {
+            out.push(Diagnostic::error(Some(a.site.pos), &a.site.path, "an md array holds a filesystem, LUKS, btrfs or swap"));
+        }
+    }
+    for (name, refs) in md_members {
+        for r in refs {
+            out.push(
+                Diagnostic::error(Some(r.pos), &r.path, format!("no md array named `{name}`"))
+                    .with_hint(super::diag::did_you_mean(name, &l.mdadm.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("declare it under `mdadm: {{ {name}: {{ level: 1, content: … }} }}`"))),
+            );
+        }
+    }
+    for p in &l.zpools {
+        let members = zfs_members.remove(p.name.as_str()).unwrap_or_default();
+        let need = zpool_min_members(p.mode.v);
+        if members.is_empty() {
+            out.push(
+                Diagnostic::error(Some(p.site.pos), &p.site.path, format!("pool `{}` has no members", p.name))
+                    .with_hint(format!("give partitions `content: {{ type: zfs, pool: {} }}`", p.name)),
+            );
+        } else if members.len() < need {
+            out.push(Diagnostic::error(Some(p.mode.pos), &p.mode.path, format!("{:?} needs at least {need} devices, `{}` has {}", p.mode.v, p.name, members.len()).to_lowercase()));
+        }
+        if let Some(mp) = &p.mountpoint {
+            check_mount(&mut out, mp);
+        }
+        for ds in &p.datasets {
+            if let DatasetKind::ZfsFs { mountpoint: Some(mp), .. } = &ds.kind {
+                check_mount(&mut out, mp);
+            }
+        }
+    }
+    for (name, refs) in zfs_members {
+        for r in refs {
+            out.push(Diagnostic::error(Some(r.pos), &r.path, format!("no zpool named `{name}`")).with_hint(format!("declare it under `zpool: {{ {name}: … }}`")));
+        }
+    }
+    for n in &l.nodev {
+        check_mount(&mut out, &n.mountpoint);
+    }
+    btrfs_members(l, &walk, &mut out);
+    if l.board == Some(Board::Helios64) {
+        helios64(l, &walk, &mut out);
+    }
+    out
+}
+
+fn holder_site(h: &Holder) -> (Pos, String) {
+    match h {
+        Holder::Disk(d) => (d.site.pos, d.site.path.clone()),
+        Holder::Partition(_, p) => (p.site.pos, p.site.path.clone()),
+        Holder::Array(a) => (a.site.pos, a.site.path.clone()),
+        Holder::Luks(l) => (l.name.pos, l.name.path.clone()),
+        Holder::Zvol(_, d) => (d.site.pos, d.site.path.clone()),
+    }
+}
+
+/// `/srv/` and `/srv` are the same mountpoint.
+fn normalize(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() { "/".into() } else { t.to_string() }
+}
+
+/// The Helios64's U-Boot reads /boot through distro boot: ext2/3/4 or FAT on a
+/// plain partition, preferably flagged bootable.
+fn helios64(_l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
+    for (holder, c) in &walk.items {
+        let Content::Filesystem(f) = c else { continue };
+        let Some(mp) = &f.mountpoint else { continue };
+        if normalize(&mp.v) != "/boot" {
+            continue;
+        }
+        match holder {
+            Holder::Partition(_, p) => {
+                if f.format.v == FsFormat::Xfs || f.format.v == FsFormat::Btrfs {
+                    out.push(
+                        Diagnostic::error(Some(f.format.pos), &f.format.path, format!("U-Boot on the Helios64 cannot read /boot on {}", f.format.v.as_str()))
+                            .with_hint("use ext4 or vfat for /boot"),
+                    );
+                }
+                if !p.bootable {
+                    out.push(
+                        Diagnostic::warning(Some(p.site.pos), &p.site.path, "/boot is not flagged bootable")
+                            .with_hint("add `bootable: true`: U-Boot's distro boot scans partitions with GPT attribute bit 2 first"),
+                    );
+                }
+            }
+            _ => {
+                let (pos, path) = holder_site(holder);
+                out.push(
+                    Diagnostic::error(Some(pos), path, "U-Boot on the Helios64 reads /boot only from a plain partition")
+                        .with_hint("put /boot on a partition of the eMMC or SD card, not on RAID, LUKS or ZFS"),
+                );
+            }
+        }
+    }
+}
+
+/// Multi-device btrfs names its other devices in `extraArgs`, disko style, as
+/// `/dev/disk/by-partlabel/<label>`: each must be a partition of this layout
+/// that holds nothing else, and no partition may be claimed twice.
+fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
+    let mut parts: HashMap<String, (&Disk, &Partition)> = HashMap::new();
+    for d in &l.disks {
+        if let Some(Content::Gpt(g)) = &d.content {
+            for p in &g.partitions {
+                parts.insert(p.label.clone(), (d, p));
+            }
+        }
+    }
+    let mut claimed: HashMap<String, String> = HashMap::new();
+    for (holder, c) in &walk.items {
+        let Content::Btrfs(b) = c else { continue };
+        let (pos, path) = holder_site(holder);
+        for a in &b.extra_args {
+            let Some(label) = a.strip_prefix("/dev/disk/by-partlabel/") else {
+                if a.starts_with("/dev/") && !l.disks.iter().any(|d| &d.device.v == a) {
+                    out.push(Diagnostic::error(Some(pos), &path, format!("btrfs extraArgs name `{a}`, which is not a device of this layout")).with_hint("name other members as /dev/disk/by-partlabel/disk-<disk>-<partition>"));
+                }
+                continue;
+            };
+            match parts.get(label) {
+                None => out.push(Diagnostic::error(Some(pos), &path, format!("btrfs extraArgs name partition label `{label}`, which no partition has")).with_hint("labels default to disk-<disk>-<partition>")),
+                Some((_, p)) if p.content.is_some() => out.push(
+                    Diagnostic::error(Some(p.site.pos), &p.site.path, format!("partition `{}` is a member of the btrfs at {path} and also has content of its own", p.name)).with_hint("a device can be used once; remove its content"),
+                ),
+                Some(_) => {
+                    if let Some(first) = claimed.insert(label.to_string(), path.clone()) {
+                        out.push(Diagnostic::error(Some(pos), &path, format!("partition label `{label}` is already a member of the btrfs at {first}")));
+                    }
+                }
+            }
+        }
+    }
+}

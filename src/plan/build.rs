@@ -1,0 +1,332 @@
+//! Build the from-scratch plan of a layout: wipe, partition, assemble,
+//! encrypt, format, create subvolumes/datasets, mount — in dependency order.
+
+use super::geometry::{self, ASSUMED_DISK_BYTES, DiskFacts, SizeSource};
+use super::{Action, Change, DiskPlan, KeySource, Plan, Step, partition_path};
+use crate::layout::model::*;
+use crate::layout::size::Size;
+use crate::layout::validate::Walk;
+use crate::layout::{Diagnostic, Loaded};
+use std::collections::{HashMap, VecDeque};
+
+/// Planning options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Layout file name, for the rendering.
+    pub layout_file: String,
+    /// Seed of the deterministic GUIDs.
+    pub seed: String,
+    /// Install root (`/mnt` when empty).
+    pub mount_root: String,
+    /// Known sizes and sector sizes by disk name (`--disk-size`, probe).
+    pub facts: HashMap<String, DiskFacts>,
+    /// Write the layout's firmware images (`--firmware`).
+    pub firmware: bool,
+}
+
+/// The facts a disk is planned with: given ones, else `expect.size`, else assumed.
+pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
+    if let Some(f) = given {
+        return *f;
+    }
+    if let Some(s) = &d.expect.size
+        && let Size::Bytes(b) = s.v.size
+    {
+        return DiskFacts { size_bytes: b - b % 512, sector: 512, source: SizeSource::Expect };
+    }
+    // Unknown: a nominal 2 TiB, or more if the fixed partitions need it.
+    let fixed: u64 = match &d.content {
+        Some(Content::Gpt(g)) => g
+            .partitions
+            .iter()
+            .filter_map(|p| p.size.as_ref().and_then(|s| if let Size::Bytes(b) = s.v { Some(b) } else { None }))
+            .sum(),
+        _ => 0,
+    };
+    let need = (fixed + (32 << 20) + (1 << 30)).next_multiple_of(1 << 30);
+    DiskFacts { size_bytes: ASSUMED_DISK_BYTES.max(need), sector: 512, source: SizeSource::Assumed }
+}
+
+fn holds_boot(d: &Disk) -> bool {
+    let Some(Content::Gpt(g)) = &d.content else { return false };
+    g.partitions.iter().any(|p| {
+        p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v.trim_end_matches('/') == "/boot"))
+    })
+}
+
+/// mkfs on SD/eMMC: skip the whole-device discard mkfs does by default; on a
+/// fresh card it buys nothing and QEMU's SD model turns it into minutes of writes.
+fn is_mmc(device: &str) -> bool {
+    device.contains("mmcblk") || device.contains(".mmc") || device.contains("sdhci")
+}
+
+struct Builder<'a> {
+    steps: Vec<Step>,
+    mounts: Vec<(String, String, String, Vec<String>)>,
+    layout: &'a Layout,
+    /// by-partlabel paths and device paths → planned partition device.
+    aliases: HashMap<String, String>,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, change: Change, subject: &str, description: String, action: Action) {
+        let id = self.steps.len() as u32 + 1;
+        self.steps.push(Step { id, change, subject: subject.to_string(), description, reason: None, action });
+    }
+
+    fn mount(&mut self, mp: &Option<At<String>>, source: &str, fstype: &str, options: &[String]) {
+        if let Some(m) = mp {
+            self.mounts.push((m.v.clone(), source.to_string(), fstype.to_string(), options.to_vec()));
+        }
+    }
+
+    /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
+    fn content<'c>(&mut self, subject: &str, dev: &str, c: &'c Content, out: &mut VecDeque<(String, String, &'c Content)>) {
+        match c {
+            Content::Gpt(_) => {}
+            Content::Filesystem(f) => {
+                let mut args = f.extra_args.clone();
+                if is_mmc(dev) {
+                    match f.format.v {
+                        FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args.splice(0..0, ["-E".to_string(), "nodiscard".to_string()]).for_each(drop),
+                        FsFormat::Xfs => args.insert(0, "-K".into()),
+                        FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
+                        FsFormat::Vfat => {}
+                    }
+                }
+                let fmt = f.format.v.as_str();
+                self.push(Change::Create, subject, format!("make {fmt} on {dev}"), Action::Mkfs { format: fmt.into(), devices: vec![dev.into()], extra_args: args });
+                self.mount(&f.mountpoint, dev, fmt, &f.mount_options);
+            }
+            Content::Swap(_) => {
+                self.push(Change::Create, subject, format!("make swap on {dev}"), Action::Mkswap { device: dev.into() });
+            }
+            Content::Luks(l) => {
+                let key = if let Some(p) = &l.password_file {
+                    KeySource::PasswordFile(p.v.clone())
+                } else if let Some(k) = &l.key_file {
+                    KeySource::KeyFile(k.v.clone())
+                } else {
+                    KeySource::Ask
+                };
+                let name = l.name.v.clone();
+                self.push(Change::Create, &name, format!("format LUKS2 `{name}` on {dev}"), Action::LuksFormat { device: dev.into(), name: name.clone(), key: key.clone(), extra_args: l.extra_format_args.clone() });
+                self.push(Change::Create, &name, format!("open LUKS `{name}` as /dev/mapper/{name}"), Action::LuksOpen { device: dev.into(), name: name.clone(), key, allow_discards: l.allow_discards, extra_args: l.extra_open_args.clone() });
+                if let Some(inner) = &l.content {
+                    out.push_back((name.clone(), format!("/dev/mapper/{name}"), inner));
+                }
+            }
+            Content::Btrfs(b) => {
+                // Other devices of a multi-device filesystem are named in extraArgs.
+                let mut devices = vec![dev.to_string()];
+                let mut args = Vec::new();
+                for a in &b.extra_args {
+                    match self.aliases.get(a) {
+                        Some(d) => devices.push(d.clone()),
+                        None => args.push(a.clone()),
+                    }
+                }
+                if is_mmc(dev) {
+                    args.insert(0, "--nodiscard".into());
+                }
+                let desc = if devices.len() > 1 { format!("make btrfs on {}", devices.join(" + ")) } else { format!("make btrfs on {dev}") };
+                self.push(Change::Create, subject, desc, Action::Mkfs { format: "btrfs".into(), devices, extra_args: args });
+                for s in &b.subvolumes {
+                    self.push(Change::Create, subject, format!("create btrfs subvolume {} on {dev}", s.name), Action::BtrfsSubvolume { device: dev.into(), name: s.name.clone() });
+                }
+                self.mount(&b.mountpoint, dev, "btrfs", &b.mount_options);
+                for s in &b.subvolumes {
+                    let mut opts = s.mount_options.clone();
+                    opts.push(format!("subvol={}", s.name));
+                    self.mount(&s.mountpoint, dev, "btrfs", &opts);
+                }
+            }
+            Content::Mdraid(_) | Content::Zfs(_) => unreachable!("members are gathered by the caller"),
+        }
+    }
+}
+
+/// Plan a from-scratch install of `loaded`. Geometry problems come back as
+/// diagnostics (the layout is wrong for these disks).
+pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Vec<Diagnostic>> {
+    let l = &loaded.layout;
+    let mut diags = Vec::new();
+    let mount_root = if opts.mount_root.is_empty() { "/mnt".to_string() } else { opts.mount_root.trim_end_matches('/').to_string() };
+    let mut disks = Vec::new();
+    let mut aliases = HashMap::new();
+    for d in &l.disks {
+        let facts = facts_for(d, opts.facts.get(&d.name));
+        let boot_medium = l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
+        let firmware = geometry::regions(d, &facts, &mut diags);
+        let table = match &d.content {
+            Some(Content::Gpt(g)) => geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, &mut diags),
+            _ => None,
+        };
+        if let Some(t) = &table {
+            for p in &t.partitions {
+                let dev = partition_path(&d.device.v, p.number);
+                aliases.insert(format!("/dev/disk/by-partlabel/{}", p.label), dev.clone());
+                aliases.insert(dev.clone(), dev);
+            }
+        }
+        aliases.insert(d.device.v.clone(), d.device.v.clone());
+        disks.push(DiskPlan { name: d.name.clone(), device: d.device.v.clone(), facts, boot_medium, table, firmware });
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let mut b = Builder { steps: Vec::new(), mounts: Vec::new(), layout: l, aliases };
+
+    // 1. Disks: wipe what was there, write the tables, clear stale signatures
+    //    at the new partitions' offsets (old md superblocks make ghost arrays).
+    for (d, dp) in l.disks.iter().zip(&disks) {
+        if d.content.is_none() {
+            continue;
+        }
+        b.push(Change::Destroy, &d.name, format!("wipe the signatures on disk {} ({})", d.name, d.device.v), Action::WipeSignatures { device: d.device.v.clone() });
+        if let Some(t) = &dp.table {
+            b.push(Change::Create, &d.name, format!("write a GPT with {} partition{} on {}", t.partitions.len(), if t.partitions.len() == 1 { "" } else { "s" }, d.name), Action::WriteGpt { disk: d.name.clone(), device: d.device.v.clone() });
+        }
+    }
+    if opts.firmware {
+        for (d, dp) in l.disks.iter().zip(&disks) {
+            for r in &dp.firmware {
+                if let Some(img) = &r.image {
+                    b.push(Change::Destroy, &d.name, format!("write firmware {} at byte {} of {}", r.name, r.offset, d.name), Action::WriteFirmware { disk: d.name.clone(), device: d.device.v.clone(), region: r.name.clone(), image: img.clone(), offset: r.offset, max_size: r.max_size });
+                }
+            }
+        }
+    }
+    for (d, dp) in l.disks.iter().zip(&disks) {
+        if let Some(t) = &dp.table {
+            for p in &t.partitions {
+                let dev = partition_path(&d.device.v, p.number);
+                b.push(Change::Create, &p.label, format!("clear old signatures on new partition {dev}"), Action::WipeSignatures { device: dev });
+            }
+        }
+    }
+
+    // 2. Contents, in dependency order: arrays once all members exist, LUKS
+    //    before what it holds, pools once all vdevs exist.
+    let walk = Walk::of(l);
+    let mut md_need: HashMap<&str, usize> = HashMap::new();
+    let mut pool_need: HashMap<&str, usize> = HashMap::new();
+    for (_, c) in &walk.items {
+        match c {
+            Content::Mdraid(m) => *md_need.entry(m.name.v.as_str()).or_default() += 1,
+            Content::Zfs(z) => *pool_need.entry(z.pool.v.as_str()).or_default() += 1,
+            _ => {}
+        }
+    }
+    // Partitions claimed by a multi-device btrfs hold no content of their own.
+    let mut queue: VecDeque<(String, String, &Content)> = VecDeque::new();
+    for (d, dp) in l.disks.iter().zip(&disks) {
+        match (&d.content, &dp.table) {
+            (Some(Content::Gpt(g)), Some(t)) => {
+                for pg in &t.partitions {
+                    let p = g.partitions.iter().find(|p| p.name == pg.name).expect("planned from these partitions");
+                    if let Some(c) = &p.content {
+                        queue.push_back((pg.label.clone(), partition_path(&d.device.v, pg.number), c));
+                    }
+                }
+            }
+            (Some(c), _) => queue.push_back((d.name.clone(), d.device.v.clone(), c)),
+            _ => {}
+        }
+    }
+    let mut md_members: HashMap<String, Vec<String>> = HashMap::new();
+    let mut pool_members: HashMap<String, Vec<String>> = HashMap::new();
+    while let Some((subject, dev, c)) = queue.pop_front() {
+        match c {
+            Content::Mdraid(m) => {
+                let name = m.name.v.as_str();
+                let v = md_members.entry(name.to_string()).or_default();
+                v.push(dev);
+                if v.len() == md_need[name]
+                    && let Some(a) = l.mdadm.iter().find(|a| a.name == name)
+                {
+                    let members = v.clone();
+                    let device = format!("/dev/md/{name}");
+                    b.push(Change::Create, name, format!("create RAID{} array {name} from {} devices", a.level.v, members.len()), Action::MdCreate { name: name.into(), device: device.clone(), level: a.level.v, metadata: a.metadata.clone(), members, extra_args: a.extra_args.clone() });
+                    if let Some(inner) = &a.content {
+                        queue.push_back((name.to_string(), device, inner));
+                    }
+                }
+            }
+            Content::Zfs(z) => {
+                let name = z.pool.v.as_str();
+                let v = pool_members.entry(name.to_string()).or_default();
+                v.push(dev);
+                if v.len() == pool_need[name]
+                    && let Some(p) = l.zpools.iter().find(|p| p.name == name)
+                {
+                    let devices = v.clone();
+                    let vdev = match p.mode.v {
+                        ZMode::Stripe => "",
+                        ZMode::Mirror => "mirror",
+                        ZMode::Raidz1 => "raidz1",
+                        ZMode::Raidz2 => "raidz2",
+                        ZMode::Raidz3 => "raidz3",
+                    };
+                    b.push(Change::Create, name, format!("create ZFS pool {name} ({}) from {} devices", if vdev.is_empty() { "stripe" } else { vdev }, devices.len()), Action::ZpoolCreate { name: name.into(), vdev: vdev.into(), devices, options: p.options.clone(), root_fs_options: p.root_fs_options.clone(), altroot: b_root(&mount_root) });
+                    if p.mountpoint.is_some() {
+                        b.mount(&p.mountpoint, name, "zfs", &with_zfsutil(&p.mount_options));
+                    }
+                    let mut ds: Vec<&Dataset> = p.datasets.iter().collect();
+                    // Parents before children.
+                    ds.sort_by_key(|d| d.name.matches('/').count());
+                    for d in ds {
+                        let full = format!("{name}/{}", d.name);
+                        match &d.kind {
+                            DatasetKind::ZfsFs { mountpoint, mount_options, options } => {
+                                b.push(Change::Create, &full, format!("create ZFS dataset {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: None });
+                                b.mount(mountpoint, &full, "zfs", &with_zfsutil(mount_options));
+                            }
+                            DatasetKind::ZfsVolume { size, options, content } => {
+                                let bytes = size.v.bytes(512, 0).unwrap_or(0);
+                                b.push(Change::Create, &full, format!("create ZFS volume {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: Some(bytes) });
+                                if let Some(c) = content {
+                                    queue.push_back((full.clone(), format!("/dev/zvol/{full}"), c));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            other => {
+                let mut follow = VecDeque::new();
+                b.content(&subject, &dev, other, &mut follow);
+                queue.extend(follow);
+            }
+        }
+    }
+    for n in &l.nodev {
+        b.mounts.push((n.mountpoint.v.clone(), n.device.clone(), n.fs_type.clone(), n.mount_options.clone()));
+    }
+
+    // 3. Mounts, parents first.
+    let mut mounts = std::mem::take(&mut b.mounts);
+    mounts.sort_by(|a, c| depth(&a.0).cmp(&depth(&c.0)).then(a.0.cmp(&c.0)));
+    for (mp, source, fstype, options) in mounts {
+        let target = if mp == "/" { mount_root.clone() } else { format!("{mount_root}{}", mp.trim_end_matches('/')) };
+        b.push(Change::Create, &mp, format!("mount {source} on {target}"), Action::Mount { source, target, fstype, options });
+    }
+    let _ = b.layout;
+    Ok(Plan { version: super::JSON_VERSION, layout: opts.layout_file.clone(), board: l.board, mount_root, disks, steps: b.steps })
+}
+
+fn b_root(root: &str) -> String {
+    root.to_string()
+}
+
+fn with_zfsutil(opts: &[String]) -> Vec<String> {
+    let mut v = opts.to_vec();
+    if !v.iter().any(|o| o == "zfsutil") {
+        v.push("zfsutil".into());
+    }
+    v
+}
+
+fn depth(mp: &str) -> usize {
+    mp.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).count()
+}

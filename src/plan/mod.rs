@@ -1,0 +1,162 @@
+//! The plan: desired layout × observed disks → ordered actions. Pure code; it
+//! never opens a device or spawns a process. Text, JSON and POSIX-sh renderings
+//! all come from the same `Plan` value.
+
+pub mod build;
+pub mod geometry;
+pub mod render;
+pub mod script;
+pub mod sparse;
+
+pub use build::{Options, build};
+pub use geometry::{DiskFacts, PartGeometry, RegionGeometry, SizeSource, TableGeometry};
+
+use serde::Serialize;
+
+/// Version of the JSON rendering; bumped on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
+
+/// What a step does to what is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// Already as desired; nothing runs.
+    Keep,
+    /// Creates something where nothing (of value) is.
+    Create,
+    /// Alters something in place without losing data.
+    Change,
+    /// Erases data that is there.
+    Destroy,
+}
+
+/// Where an LUKS key comes from; the key itself never appears in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "path")]
+pub enum KeySource {
+    /// A passphrase file on the target.
+    PasswordFile(String),
+    /// A key file on the target.
+    KeyFile(String),
+    /// Asked interactively.
+    Ask,
+}
+
+/// One action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Erase filesystem/RAID/table signatures (`wipefs --all`).
+    WipeSignatures { device: String },
+    /// Write the disk's GPT as planned in `disks[].table`.
+    WriteGpt { disk: String, device: String },
+    /// Write a firmware image at a raw offset (only with `--firmware`).
+    WriteFirmware { disk: String, device: String, region: String, image: String, offset: u64, max_size: u64 },
+    /// Create an md array.
+    MdCreate { name: String, device: String, level: u32, metadata: String, members: Vec<String>, extra_args: Vec<String> },
+    /// Format a LUKS2 container.
+    LuksFormat { device: String, name: String, key: KeySource, extra_args: Vec<String> },
+    /// Open a LUKS container as `/dev/mapper/<name>`.
+    LuksOpen { device: String, name: String, key: KeySource, allow_discards: bool, extra_args: Vec<String> },
+    /// Make a filesystem (`devices` has more than one entry for multi-device btrfs).
+    Mkfs { format: String, devices: Vec<String>, extra_args: Vec<String> },
+    /// Make swap space.
+    Mkswap { device: String },
+    /// Create a btrfs subvolume (the filesystem is mounted on a scratch dir for it).
+    BtrfsSubvolume { device: String, name: String },
+    /// Create a ZFS pool.
+    ZpoolCreate { name: String, vdev: String, devices: Vec<String>, options: Vec<(String, String)>, root_fs_options: Vec<(String, String)>, altroot: String },
+    /// Create a ZFS dataset or volume.
+    ZfsCreate { name: String, options: Vec<(String, String)>, volume_size: Option<u64> },
+    /// Mount a filesystem below the install root.
+    Mount { source: String, target: String, fstype: String, options: Vec<String> },
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// 1-based position.
+    pub id: u32,
+    /// Keep, create, change or destroy.
+    pub change: Change,
+    /// What the step is about (a layout name: disk, partition, array…).
+    pub subject: String,
+    /// A sentence for people.
+    pub description: String,
+    /// Why the step is needed (filled by the diff against the live disks).
+    pub reason: Option<String>,
+    /// What to do.
+    pub action: Action,
+}
+
+/// A disk as planned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiskPlan {
+    /// Layout name.
+    pub name: String,
+    /// Device path.
+    pub device: String,
+    /// Size and sector size, and where they came from.
+    pub facts: DiskFacts,
+    /// Whether the board's boot-medium rules apply.
+    pub boot_medium: bool,
+    /// The GPT, if the disk holds one.
+    pub table: Option<TableGeometry>,
+    /// Firmware regions (never touched unless `--firmware`).
+    pub firmware: Vec<RegionGeometry>,
+}
+
+/// A whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// JSON format version.
+    pub version: u32,
+    /// The layout file.
+    pub layout: String,
+    /// The board profile.
+    pub board: Option<crate::layout::Board>,
+    /// Where filesystems are mounted for the install.
+    pub mount_root: String,
+    /// Disks with their geometry.
+    pub disks: Vec<DiskPlan>,
+    /// Ordered steps.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Steps that erase data.
+    pub fn destructive(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.change == Change::Destroy)
+    }
+
+    /// True when every step is `keep`.
+    pub fn is_noop(&self) -> bool {
+        self.steps.iter().all(|s| s.change == Change::Keep)
+    }
+}
+
+/// The kernel name of partition `n` of `device`: `/dev/sda1`, `/dev/mmcblk0p1`,
+/// `/dev/disk/by-path/…-part1`.
+pub fn partition_path(device: &str, n: u32) -> String {
+    if device.starts_with("/dev/disk/") {
+        format!("{device}-part{n}")
+    } else if device.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{device}p{n}")
+    } else {
+        format!("{device}{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_path;
+
+    #[test]
+    fn partition_names() {
+        assert_eq!(partition_path("/dev/sda", 1), "/dev/sda1");
+        assert_eq!(partition_path("/dev/mmcblk0", 2), "/dev/mmcblk0p2");
+        assert_eq!(partition_path("/dev/loop3", 1), "/dev/loop3p1");
+        assert_eq!(partition_path("/dev/nvme0n1", 1), "/dev/nvme0n1p1");
+        assert_eq!(partition_path("/dev/disk/by-path/platform-fe330000.mmc", 1), "/dev/disk/by-path/platform-fe330000.mmc-part1");
+    }
+}

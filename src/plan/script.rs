@@ -1,0 +1,200 @@
+//! The plan as a POSIX sh script (sgdisk, mdadm, cryptsetup, mkfs.*, mount):
+//! for review, and for running by hand in a rescue shell. `commands` is also
+//! what the executor runs for every action but the GPT write, which it does
+//! in-process with the `gpt` crate.
+
+use super::{Action, KeySource, Plan, Step, partition_path};
+use std::fmt::Write;
+
+/// Quote a word for POSIX sh.
+pub fn quote(w: &str) -> String {
+    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c)) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+fn join(argv: &[String]) -> String {
+    argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+fn v(words: &[&str]) -> Vec<String> {
+    words.iter().map(|s| s.to_string()).collect()
+}
+
+fn key_args(k: &KeySource) -> Vec<String> {
+    match k {
+        KeySource::PasswordFile(p) | KeySource::KeyFile(p) => vec!["--key-file".into(), p.clone()],
+        KeySource::Ask => Vec::new(),
+    }
+}
+
+/// Mount options without disko's placeholder `defaults`.
+pub fn mount_options(options: &[String]) -> Vec<String> {
+    options.iter().filter(|o| o.as_str() != "defaults").cloned().collect()
+}
+
+/// The argv of each command an action runs. `WriteGpt`, `WriteFirmware` and
+/// `BtrfsSubvolume` need more than plain commands and return nothing here.
+pub fn commands(a: &Action) -> Vec<Vec<String>> {
+    match a {
+        Action::WipeSignatures { device } => vec![v(&["wipefs", "--all", "--quiet", device])],
+        Action::WriteGpt { .. } | Action::WriteFirmware { .. } | Action::BtrfsSubvolume { .. } => Vec::new(),
+        Action::MdCreate { device, name, level, metadata, members, extra_args } => {
+            let mut c = v(&["mdadm", "--create", device, "--run", "--homehost=any"]);
+            c.push(format!("--name={name}"));
+            c.push(format!("--level={level}"));
+            c.push(format!("--raid-devices={}", members.len()));
+            if metadata != "default" {
+                c.push(format!("--metadata={metadata}"));
+            }
+            c.extend(extra_args.iter().cloned());
+            c.extend(members.iter().cloned());
+            vec![c]
+        }
+        Action::LuksFormat { device, key, extra_args, .. } => {
+            let mut c = v(&["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2"]);
+            c.extend(key_args(key));
+            c.extend(extra_args.iter().cloned());
+            c.push(device.clone());
+            vec![c]
+        }
+        Action::LuksOpen { device, name, key, allow_discards, extra_args } => {
+            let mut c = v(&["cryptsetup", "open"]);
+            c.extend(key_args(key));
+            if *allow_discards {
+                c.push("--allow-discards".into());
+            }
+            c.extend(extra_args.iter().cloned());
+            c.push(device.clone());
+            c.push(name.clone());
+            vec![c]
+        }
+        Action::Mkfs { format, devices, extra_args } => {
+            let mut c = vec![format!("mkfs.{format}")];
+            match format.as_str() {
+                "ext4" | "ext3" | "ext2" => c.extend(v(&["-F", "-q"])),
+                "xfs" | "btrfs" => c.extend(v(&["-f", "-q"])),
+                _ => {}
+            }
+            c.extend(extra_args.iter().cloned());
+            c.extend(devices.iter().cloned());
+            vec![c]
+        }
+        Action::Mkswap { device } => vec![v(&["mkswap", device])],
+        Action::ZpoolCreate { name, vdev, devices, options, root_fs_options, altroot } => {
+            let mut c = v(&["zpool", "create", "-f", "-R", altroot]);
+            for (k, val) in options {
+                c.extend(["-o".into(), format!("{k}={val}")]);
+            }
+            for (k, val) in root_fs_options {
+                c.extend(["-O".into(), format!("{k}={val}")]);
+            }
+            c.push(name.clone());
+            if !vdev.is_empty() {
+                c.push(vdev.clone());
+            }
+            c.extend(devices.iter().cloned());
+            vec![c]
+        }
+        Action::ZfsCreate { name, options, volume_size } => {
+            let mut c = v(&["zfs", "create", "-p"]);
+            if let Some(b) = volume_size {
+                c.extend(["-V".into(), b.to_string()]);
+            }
+            for (k, val) in options {
+                c.extend(["-o".into(), format!("{k}={val}")]);
+            }
+            c.push(name.clone());
+            vec![c]
+        }
+        Action::Mount { source, target, fstype, options } => {
+            let mut c = v(&["mount", "-t", fstype]);
+            let o = mount_options(options);
+            if !o.is_empty() {
+                c.extend(["-o".into(), o.join(",")]);
+            }
+            c.push(source.clone());
+            c.push(target.clone());
+            vec![v(&["mkdir", "-p", target]), c]
+        }
+    }
+}
+
+fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
+    let _ = writeln!(out, "\n# step {}: {}: {}", st.id, format!("{:?}", st.change).to_lowercase(), st.description);
+    match &st.action {
+        Action::WriteGpt { disk, device } => {
+            let Some(t) = plan.disks.iter().find(|d| &d.name == disk).and_then(|d| d.table.as_ref()) else { return };
+            let _ = writeln!(out, "sgdisk --clear --set-alignment=1 --disk-guid={} \\", t.disk_guid);
+            for p in &t.partitions {
+                let n = p.number;
+                let mut words = vec![
+                    format!("--new={n}:{}:{}", p.first_lba, p.last_lba),
+                    format!("--typecode={n}:{}", p.type_guid),
+                    format!("--change-name={n}:{}", p.label),
+                    format!("--partition-guid={n}:{}", p.part_guid),
+                ];
+                if p.attributes != 0 {
+                    words.push(format!("--attributes={n}:=:{:x}", p.attributes));
+                }
+                let _ = writeln!(out, "  {} \\", join(&words));
+            }
+            let _ = writeln!(out, "  {}", quote(device));
+            // sgdisk asks the kernel to re-read the table; partx also covers
+            // loop devices and kernels that did not pick the new table up.
+            let _ = writeln!(out, "partx --update {} 2>/dev/null || partx --add {}", quote(device), quote(device));
+            for p in &t.partitions {
+                let _ = writeln!(out, "wait_for {}", quote(&partition_path(device, p.number)));
+            }
+        }
+        Action::WriteFirmware { device, image, offset, max_size, region, .. } => {
+            let _ = writeln!(out, "[ \"$(wc -c < {img})\" -le {max_size} ] || {{ echo 'firmware image {r} is larger than {max_size} bytes' >&2; exit 1; }}", img = quote(image), r = region);
+            let _ = writeln!(out, "dd if={} of={} bs=512 seek={} conv=notrunc,fsync status=none", quote(image), quote(device), offset / 512);
+        }
+        Action::BtrfsSubvolume { device, name } => {
+            let _ = writeln!(out, "scratch=$(mktemp -d)");
+            let _ = writeln!(out, "mount -t btrfs {} \"$scratch\"", quote(device));
+            let _ = writeln!(out, "btrfs subvolume create \"$scratch\"/{}", quote(name.trim_start_matches('/')));
+            let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
+        }
+        a => {
+            for c in commands(a) {
+                let _ = writeln!(out, "{}", join(&c));
+            }
+        }
+    }
+}
+
+/// The whole script.
+pub fn sh(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "#!/bin/sh");
+    let _ = writeln!(out, "# Generated by nasstrap {} from {}.", env!("CARGO_PKG_VERSION"), plan.layout);
+    let _ = writeln!(out, "# It does what `nasstrap apply` would do on blank disks. Review it first:");
+    let _ = writeln!(out, "# the steps marked destroy erase what the named disks hold.");
+    let _ = writeln!(out, "set -eu");
+    let _ = writeln!(out, "\n# Partition nodes can lag behind the table write; wait up to 10 s for one.");
+    let _ = writeln!(out, "wait_for() {{\n  i=0\n  while [ ! -b \"$1\" ] && [ \"$i\" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n  [ -b \"$1\" ] || {{ echo \"$1 did not appear\" >&2; exit 1; }}\n}}");
+    for st in &plan.steps {
+        if st.change != super::Change::Keep {
+            step_lines(plan, st, &mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("/dev/sda1"), "/dev/sda1");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("$HOME"), "'$HOME'");
+    }
+}
