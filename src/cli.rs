@@ -143,13 +143,9 @@ fn facts_args(sizes: &[(String, String)], sectors: &[(String, String)]) -> Resul
     Ok(out)
 }
 
-/// Load a layout, printing its warnings to stderr.
+/// Load a layout (its report may hold errors; planning refuses them).
 pub fn load(path: &std::path::Path, map: &[(String, String)]) -> Result<layout::Loaded, Failure> {
-    let loaded = layout::load_file(path, map).map_err(Failure::Layout)?;
-    if !loaded.report.diagnostics.is_empty() {
-        eprint!("{}", loaded.report);
-    }
-    Ok(loaded)
+    layout::load_file(path, map).map_err(Failure::Layout)
 }
 
 /// Run the command; returns the exit code.
@@ -165,11 +161,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 }
             }
             let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root, facts, firmware };
-            let plan = plan::build(&loaded, &opts).map_err(|diags| {
-                let mut r = loaded.report.clone();
-                r.diagnostics = diags;
-                Failure::Layout(r)
-            })?;
+            let plan = plan::build(&loaded, &opts).map_err(Failure::Layout)?;
+            if !loaded.report.diagnostics.is_empty() {
+                eprint!("{}", loaded.report);
+            }
             let out = match format {
                 Format::Text => plan::render::text(&plan),
                 Format::Json => plan::render::json(&plan),

@@ -20,12 +20,14 @@ pub use model::*;
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
-/// A layout that loaded, with the warnings found on the way.
+/// A layout that decoded, with every problem found on the way. The report may
+/// hold errors: planning adds its own (geometry) and refuses if any exist, so
+/// the user sees all problems at once.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The model.
+    /// The model (items with errors may be missing from it).
     pub layout: Layout,
-    /// Warnings (and nothing else) about it.
+    /// Errors and warnings so far.
     pub report: Report,
 }
 
@@ -49,7 +51,8 @@ pub fn load_file(path: &std::path::Path, map: &DiskMap) -> Result<Loaded, Report
     load_str(&file, &text, map)
 }
 
-/// Read a layout from text; `file` is only used in messages.
+/// Read a layout from text; `file` is only used in messages. `Err` when there
+/// is no model at all (syntax errors, an empty file).
 pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report> {
     let mut report = Report { file: file.to_string(), source: text.to_string(), diagnostics: Vec::new() };
     if text.len() > MAX_FILE_BYTES {
@@ -84,7 +87,7 @@ pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report>
     }
     report.diagnostics.extend(validate::validate(&layout));
     sort(&mut report);
-    if report.has_errors() { Err(report) } else { Ok(Loaded { layout, report }) }
+    Ok(Loaded { layout, report })
 }
 
 /// File order; whole-file problems first.

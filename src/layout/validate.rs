@@ -206,7 +206,7 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                 Diagnostic::error(Some(r.pos), &r.path, format!("no md array named `{name}`"))
                     .with_hint(super::diag::did_you_mean(name, &l.mdadm.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
                         .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("declare it under `mdadm: {{ {name}: {{ level: 1, content: … }} }}`"))),
+                        .unwrap_or_else(|| format!("declare it under `mdadm: {{ {name}: {{ level: 1, content: ... }} }}`"))),
             );
         }
     }

@@ -6,7 +6,7 @@ use super::{Action, Change, DiskPlan, KeySource, Plan, Step, partition_path};
 use crate::layout::model::*;
 use crate::layout::size::Size;
 use crate::layout::validate::Walk;
-use crate::layout::{Diagnostic, Loaded};
+use crate::layout::{Diagnostic, Loaded, Report};
 use std::collections::{HashMap, VecDeque};
 
 /// Planning options.
@@ -146,20 +146,31 @@ impl Builder<'_> {
     }
 }
 
-/// Plan a from-scratch install of `loaded`. Geometry problems come back as
-/// diagnostics (the layout is wrong for these disks).
-pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Vec<Diagnostic>> {
-    let l = &loaded.layout;
+/// Plan a from-scratch install of `loaded`. Fails with every layout problem:
+/// the loader's and the geometry's (the layout is wrong for these disks).
+pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Report> {
     let mut diags = Vec::new();
+    let plan = build_inner(loaded, opts, &mut diags);
+    let mut report = loaded.report.clone();
+    report.diagnostics.extend(diags);
+    crate::layout::sort(&mut report);
+    match plan {
+        Some(p) if !report.has_errors() => Ok(p),
+        _ => Err(report),
+    }
+}
+
+fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Plan> {
+    let l = &loaded.layout;
     let mount_root = if opts.mount_root.is_empty() { "/mnt".to_string() } else { opts.mount_root.trim_end_matches('/').to_string() };
     let mut disks = Vec::new();
     let mut aliases = HashMap::new();
     for d in &l.disks {
         let facts = facts_for(d, opts.facts.get(&d.name));
         let boot_medium = l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
-        let firmware = geometry::regions(d, &facts, &mut diags);
+        let firmware = geometry::regions(d, &facts, diags);
         let table = match &d.content {
-            Some(Content::Gpt(g)) => geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, &mut diags),
+            Some(Content::Gpt(g)) => geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, diags),
             _ => None,
         };
         if let Some(t) = &table {
@@ -172,8 +183,8 @@ pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Vec<Diagnostic>> {
         aliases.insert(d.device.v.clone(), d.device.v.clone());
         disks.push(DiskPlan { name: d.name.clone(), device: d.device.v.clone(), facts, boot_medium, table, firmware });
     }
-    if !diags.is_empty() {
-        return Err(diags);
+    if !diags.is_empty() || loaded.report.has_errors() {
+        return None;
     }
     let mut b = Builder { steps: Vec::new(), mounts: Vec::new(), layout: l, aliases };
 
@@ -312,7 +323,7 @@ pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Vec<Diagnostic>> {
         b.push(Change::Create, &mp, format!("mount {source} on {target}"), Action::Mount { source, target, fstype, options });
     }
     let _ = b.layout;
-    Ok(Plan { version: super::JSON_VERSION, layout: opts.layout_file.clone(), board: l.board, mount_root, disks, steps: b.steps })
+    Some(Plan { version: super::JSON_VERSION, layout: opts.layout_file.clone(), board: l.board, mount_root, disks, steps: b.steps })
 }
 
 fn b_root(root: &str) -> String {

@@ -203,6 +203,10 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
         }
         lengths.push(len);
     }
+    if diags.len() > before {
+        // Placing partitions now would only repeat the same problem.
+        return None;
+    }
     let mut placed: Vec<(u64, u64, &Partition)> = Vec::new();
     let mut cursor = floor;
     for (i, p) in parts.iter().enumerate() {
