@@ -176,7 +176,10 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
         "gpt" => gpt(cx, node, path, disk).map(Content::Gpt),
         "filesystem" => filesystem(cx, node, path).map(Content::Filesystem),
         "mdraid" => {
-            let o = cx.obj(node, path, &["type", "name", "device"])?;
+            let o = cx.obj(node, path, &with_hooks(&["type", "name", "device"]))?;
+            for h in HOOKS {
+                cx.no_hook(&o, h);
+            }
             let name = cx.req_string(&o, "name", "name the array in `mdadm:` this device belongs to")?;
             Some(Content::Mdraid(MdMember { name }))
         }
@@ -195,7 +198,10 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
             }))
         }
         "zfs" => {
-            let o = cx.obj(node, path, &["type", "pool", "device"])?;
+            let o = cx.obj(node, path, &with_hooks(&["type", "pool", "device"]))?;
+            for h in HOOKS {
+                cx.no_hook(&o, h);
+            }
             let pool = cx.req_string(&o, "pool", "name the pool in `zpool:` this device belongs to")?;
             Some(Content::Zfs(ZfsMember { pool }))
         }
@@ -491,7 +497,8 @@ fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Zpool> {
         None => At { v: ZMode::Stripe, pos: site.pos, path: o.path_of("mode") },
         Some(n) if matches!(n.kind, Kind::Map(_)) => {
             cx.error(n.pos, &o.path_of("mode"), "zpool vdev topologies (`mode.topology`) are not supported yet", Some("use a single vdev: mode: mirror, raidz1, raidz2 or raidz3".into()));
-            return None;
+            // Keep the pool so its members do not also report "no zpool named".
+            At { v: ZMode::Stripe, pos: n.pos, path: o.path_of("mode") }
         }
         Some(n) => {
             let s = cx.string(n, &o.path_of("mode"))?;

@@ -76,7 +76,8 @@ impl Walk<'_> {
 pub fn md_min_members(level: u32) -> usize {
     match level {
         0 | 1 | 10 => 2,
-        5 => 3,
+        // mdadm builds a 2-device RAID5 (disko's own example does); parity needs a second device.
+        5 => 2,
         6 => 4,
         _ => 1,
     }
@@ -176,7 +177,7 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
             Content::Gpt(_) => {
                 if !matches!(holder, Holder::Disk(_)) {
                     let (pos, path) = holder_site(holder);
-                    out.push(Diagnostic::error(Some(pos), path, "a GPT table can only sit on a disk"));
+                    out.push(Diagnostic::error(Some(pos), path, "a GPT inside an md array, LUKS volume or zvol is not supported yet").with_hint("partition the disks and build one array per partition set instead"));
                 }
             }
             Content::Swap(_) => {}
@@ -196,8 +197,8 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                     .with_hint("add members or choose another level"),
             );
         }
-        if let Some(Content::Mdraid(_) | Content::Zfs(_) | Content::Gpt(_)) = &a.content {
-            out.push(Diagnostic::error(Some(a.site.pos), &a.site.path, "an md array holds a filesystem, LUKS, btrfs or swap"));
+        if let Some(Content::Mdraid(_) | Content::Zfs(_)) = &a.content {
+            out.push(Diagnostic::error(Some(a.site.pos), &a.site.path, "an md array cannot be a member of another array or pool").with_hint("it holds a filesystem, LUKS, btrfs or swap"));
         }
     }
     for (name, refs) in md_members {

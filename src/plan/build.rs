@@ -162,6 +162,11 @@ pub fn build(loaded: &Loaded, opts: &Options) -> Result<Plan, Report> {
 
 fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Plan> {
     let l = &loaded.layout;
+    if loaded.report.has_errors() {
+        // Items that failed to decode are missing from the model; their
+        // geometry would only produce follow-on errors.
+        return None;
+    }
     let mount_root = if opts.mount_root.is_empty() { "/mnt".to_string() } else { opts.mount_root.trim_end_matches('/').to_string() };
     let mut disks = Vec::new();
     let mut aliases = HashMap::new();
