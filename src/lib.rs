@@ -3,3 +3,5 @@
 pub mod layout;
 pub mod plan;
 pub mod cli;
+pub mod exec;
+pub mod report;

@@ -1,0 +1,148 @@
+//! Running a plan on the machine that holds the disks: every step that is not
+//! `keep`, in order, each checked after it ran (the GPT read back, the new
+//! superblock's magic, the array present, the mount in /proc/self/mounts).
+
+use super::{Cmd, gptwrite};
+use crate::plan::{Action, Change, KeySource, Plan, Step, script};
+use crate::report::{Event, Reporter};
+use anyhow::{Context, Result, bail};
+use std::io::{Read, Seek, SeekFrom};
+use std::time::Instant;
+
+/// Run every non-`keep` step of `plan`. Stops at the first failure, which is
+/// reported and returned; a re-run plans only what is left.
+pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
+    let todo: Vec<&Step> = plan.steps.iter().filter(|s| s.change != Change::Keep).collect();
+    let start = Instant::now();
+    reporter.event(&Event::Start { total: todo.len() as u32 });
+    let mut ran = 0;
+    for st in todo {
+        reporter.event(&Event::StepStarted { id: st.id, description: st.description.clone() });
+        let t = Instant::now();
+        if let Err(e) = run_step(plan, st) {
+            reporter.event(&Event::StepFailed { id: st.id, error: format!("{e:#}") });
+            reporter.event(&Event::Finish { ok: false, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
+            return Err(e.context(format!("step {}: {}", st.id, st.description)));
+        }
+        ran += 1;
+        reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
+    }
+    reporter.event(&Event::Finish { ok: true, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
+    Ok(ran)
+}
+
+fn run_step(plan: &Plan, st: &Step) -> Result<()> {
+    match &st.action {
+        Action::WriteGpt { disk, device } => {
+            let t = plan.disks.iter().find(|d| &d.name == disk).and_then(|d| d.table.as_ref()).with_context(|| format!("no table planned for {disk}"))?;
+            gptwrite::write(device, t)
+        }
+        Action::WriteFirmware { device, image, offset, max_size, region, .. } => write_firmware(device, image, *offset, *max_size, region),
+        Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
+        Action::LuksFormat { device, key, .. } | Action::LuksOpen { device, key, .. } => {
+            let mut argv = script::commands(&st.action).remove(0);
+            let mut stdin = None;
+            if let KeySource::PasswordFile(p) = key {
+                // A passphrase file's trailing newline is not part of the
+                // passphrase someone types at boot; feed it without it.
+                let mut text = std::fs::read(p).with_context(|| format!("reading passwordFile {p}"))?;
+                while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    text.pop();
+                }
+                let i = argv.iter().position(|a| a == p).expect("key path is in argv");
+                argv[i] = "-".into();
+                stdin = Some(text);
+            }
+            if *key == KeySource::Ask {
+                bail!("askPassword needs an interactive passphrase prompt, which apply does not have yet; use passwordFile");
+            }
+            let mut c = Cmd::new(st.description.clone(), &argv);
+            c.stdin = stdin;
+            c.run()?;
+            if matches!(st.action, Action::LuksFormat { .. }) { check_magic(device, 0, b"LUKS\xba\xbe", "LUKS") } else { Ok(()) }
+        }
+        Action::Mount { target, .. } => {
+            std::fs::create_dir_all(target).with_context(|| format!("creating mountpoint {target}"))?;
+            let argv = script::commands(&st.action).remove(1);
+            Cmd::new(st.description.clone(), &argv).run()?;
+            let mounts = std::fs::read_to_string("/proc/self/mounts").context("reading /proc/self/mounts")?;
+            if !mounts.lines().any(|l| l.split(' ').nth(1) == Some(target.as_str())) {
+                bail!("{target} is not in /proc/self/mounts after mounting");
+            }
+            Ok(())
+        }
+        a => {
+            for argv in script::commands(a) {
+                Cmd::new(st.description.clone(), &argv).run()?;
+            }
+            match a {
+                Action::Mkfs { format, devices, .. } => check_fs(&devices[0], format),
+                Action::Mkswap { device } => check_fs(device, "swap"),
+                Action::MdCreate { device, .. } => {
+                    if !std::path::Path::new(device).exists() {
+                        bail!("{device} does not exist after mdadm --create");
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn read_at(device: &str, offset: u64, n: usize) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(device).with_context(|| format!("opening {device} to check it"))?;
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = vec![0u8; n];
+    f.read_exact(&mut buf).with_context(|| format!("reading {device} at {offset}"))?;
+    Ok(buf)
+}
+
+fn check_magic(device: &str, offset: u64, magic: &[u8], what: &str) -> Result<()> {
+    if read_at(device, offset, magic.len())? != magic {
+        bail!("no {what} superblock on {device} after creating it");
+    }
+    Ok(())
+}
+
+/// Read the new superblock's magic in-process (no blkid: one process per step).
+fn check_fs(device: &str, format: &str) -> Result<()> {
+    match format {
+        "ext4" | "ext3" | "ext2" => check_magic(device, 1080, &[0x53, 0xEF], format),
+        "xfs" => check_magic(device, 0, b"XFSB", format),
+        "btrfs" => check_magic(device, 65536 + 64, b"_BHRfS_M", format),
+        "vfat" => check_magic(device, 510, &[0x55, 0xAA], format),
+        "swap" => {
+            // The signature ends the first page; pages are 4 KiB here and on the Helios64.
+            check_magic(device, 4096 - 10, b"SWAPSPACE2", format)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("nasstrap-btrfs").tempdir().context("making a scratch mountpoint")?;
+    let d = dir.path().display().to_string();
+    Cmd::of(format!("mounting {device} to create subvolume {name}"), &["mount", "-t", "btrfs", device, &d]).run()?;
+    let res = Cmd::of(format!("creating btrfs subvolume {name}"), &["btrfs", "subvolume", "create", &format!("{d}/{}", name.trim_start_matches('/'))]).run();
+    let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
+    res?;
+    un?;
+    Ok(())
+}
+
+fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str) -> Result<()> {
+    use std::io::Write;
+    let data = std::fs::read(image).with_context(|| format!("reading firmware image {image}"))?;
+    if data.len() as u64 > max {
+        bail!("firmware image {image} is {} bytes; region {region} holds {max}", data.len());
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).open(device).with_context(|| format!("opening {device}"))?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.write_all(&data).with_context(|| format!("writing {region} to {device}"))?;
+    f.sync_all()?;
+    if read_at(device, offset, data.len())? != data {
+        bail!("firmware {region} reads back different from {image}");
+    }
+    Ok(())
+}

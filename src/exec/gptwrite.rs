@@ -1,0 +1,150 @@
+//! Writing a planned GPT with the `gpt` crate, telling the kernel, and
+//! reading the table back to check it is exactly what was planned.
+
+use crate::plan::{TableGeometry, partition_path};
+use anyhow::{Context, Result, bail};
+use gpt::disk::LogicalBlockSize;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn lb(sector: u32) -> LogicalBlockSize {
+    if sector == 4096 { LogicalBlockSize::Lb4096 } else { LogicalBlockSize::Lb512 }
+}
+
+fn uuid(s: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(s).with_context(|| format!("parsing GUID {s}"))
+}
+
+/// Open a device for writing. Block devices are opened with O_EXCL, which the
+/// kernel refuses while a partition is mounted, swapped on or held by md/dm:
+/// the last line of defence against writing under a live filesystem.
+pub fn open_exclusive(device: &str) -> Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        if std::fs::metadata(device).map(|m| m.file_type().is_block_device()).unwrap_or(false) {
+            o.custom_flags(nix::libc::O_EXCL);
+        }
+    }
+    o.open(device).with_context(|| format!("opening {device} for writing (is it mounted, swap, or part of an array?)"))
+}
+
+/// Write `t` to `device`: protective MBR, primary and backup GPT. Data inside
+/// the partitions is not touched, so rewriting identical entries keeps them.
+pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
+    let mut f = open_exclusive(device)?;
+    let total = f.seek(SeekFrom::End(0)).with_context(|| format!("sizing {device}"))? / t.sector as u64;
+    gpt::mbr::ProtectiveMBR::with_lb_size(u32::try_from(total - 1).unwrap_or(u32::MAX))
+        .overwrite_lba0(&mut f)
+        .with_context(|| format!("writing the protective MBR of {device}"))?;
+    let mut disk = gpt::GptConfig::new()
+        .writable(true)
+        .logical_block_size(lb(t.sector))
+        .create_from_device(f, Some(uuid(&t.disk_guid)?))
+        .with_context(|| format!("preparing a GPT for {device}"))?;
+    let mut parts = BTreeMap::new();
+    for p in &t.partitions {
+        parts.insert(
+            p.number,
+            gpt::partition::Partition {
+                part_type_guid: gpt::partition_types::Type { guid: uuid(&p.type_guid)?, os: gpt::partition_types::OperatingSystem::None },
+                part_guid: uuid(&p.part_guid)?,
+                first_lba: p.first_lba,
+                last_lba: p.last_lba,
+                flags: p.attributes,
+                name: p.label.clone(),
+            },
+        );
+    }
+    disk.update_partitions(parts).with_context(|| format!("laying out the partitions of {device}"))?;
+    let f = disk.write().with_context(|| format!("writing the GPT of {device}"))?;
+    f.sync_all().with_context(|| format!("syncing {device}"))?;
+    drop(f);
+    reread(device)?;
+    for p in &t.partitions {
+        wait_for(&partition_path(device, p.number), is_block(device))?;
+    }
+    verify(device, t)
+}
+
+fn is_block(device: &str) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(device).map(|m| m.file_type().is_block_device()).unwrap_or(false)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod ioctl {
+    nix::ioctl_none!(blkrrpart, 0x12, 95);
+}
+
+/// Make the kernel see the new table: BLKRRPART, and `partx` where that is
+/// refused (loop devices without partition scanning, kernels that keep the
+/// old view). No `udevadm settle`: nasstrap does not rely on udev's links.
+pub fn reread(device: &str) -> Result<()> {
+    if !is_block(device) {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let f = File::open(device).with_context(|| format!("opening {device}"))?;
+        // SAFETY: BLKRRPART takes no argument; the fd is a block device we hold open.
+        if unsafe { ioctl::blkrrpart(f.as_raw_fd()) }.is_ok() {
+            return Ok(());
+        }
+    }
+    // partx --update adds, resizes and removes partitions to match the table.
+    super::Cmd::of(format!("telling the kernel about the new table of {device}"), &["partx", "--update", device]).run()?;
+    Ok(())
+}
+
+fn wait_for(path: &str, block: bool) -> Result<()> {
+    if !block {
+        return Ok(());
+    }
+    let start = Instant::now();
+    while !Path::new(path).exists() {
+        if start.elapsed() > Duration::from_secs(10) {
+            bail!("{path} did not appear within 10 s of writing the partition table");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Read the table back and compare it entry by entry with the plan.
+pub fn verify(device: &str, t: &TableGeometry) -> Result<()> {
+    let f = File::open(device).with_context(|| format!("opening {device} to check its table"))?;
+    let disk = gpt::GptConfig::new().logical_block_size(lb(t.sector)).only_valid_headers(true).open_from_device(f).with_context(|| format!("reading back the GPT of {device}"))?;
+    let got = disk.partitions();
+    let used: Vec<_> = got.iter().filter(|(_, p)| p.is_used()).collect();
+    if used.len() != t.partitions.len() {
+        bail!("read back {} partitions from {device}, planned {}", used.len(), t.partitions.len());
+    }
+    for p in &t.partitions {
+        let Some(g) = got.get(&p.number) else { bail!("partition {} of {device} is missing after writing", p.number) };
+        let ok = g.first_lba == p.first_lba
+            && g.last_lba == p.last_lba
+            && g.part_type_guid.guid.to_string().eq_ignore_ascii_case(&p.type_guid)
+            && g.part_guid.to_string().eq_ignore_ascii_case(&p.part_guid)
+            && g.name == p.label
+            && g.flags == p.attributes;
+        if !ok {
+            bail!("partition {} of {device} reads back as {}..{} `{}`, planned {}..{} `{}`", p.number, g.first_lba, g.last_lba, g.name, p.first_lba, p.last_lba, p.label);
+        }
+    }
+    Ok(())
+}
