@@ -65,7 +65,8 @@ pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
     let f = disk.write().with_context(|| format!("writing the GPT of {device}"))?;
     f.sync_all().with_context(|| format!("syncing {device}"))?;
     drop(f);
-    reread(device)?;
+    let numbers: Vec<u32> = t.partitions.iter().map(|p| p.number).collect();
+    reread(device, &numbers)?;
     for p in &t.partitions {
         wait_for(&partition_path(device, p.number), is_block(device))?;
     }
@@ -90,10 +91,30 @@ mod ioctl {
     nix::ioctl_none!(blkrrpart, 0x12, 95);
 }
 
-/// Make the kernel see the new table: BLKRRPART, and `partx` where that is
-/// refused (loop devices without partition scanning, kernels that keep the
-/// old view). No `udevadm settle`: nasstrap does not rely on udev's links.
-pub fn reread(device: &str) -> Result<()> {
+/// The partition numbers the kernel has registered for `device` (sysfs).
+pub fn kernel_partitions(device: &str) -> Vec<u32> {
+    let Ok(real) = std::fs::canonicalize(device) else { return Vec::new() };
+    let Some(name) = real.file_name().and_then(|n| n.to_str()).map(str::to_string) else { return Vec::new() };
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(format!("/sys/class/block/{name}")) {
+        for e in rd.flatten() {
+            let p = e.path().join("partition");
+            if let Ok(n) = std::fs::read_to_string(&p)
+                && let Ok(n) = n.trim().parse()
+            {
+                out.push(n);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Make the kernel see the new table: BLKRRPART, then `partx --update` if the
+/// kernel still shows other partitions than `numbers` (seen with loop devices,
+/// where BLKRRPART can succeed and change nothing). No `udevadm settle`:
+/// nasstrap does not rely on udev's links.
+pub fn reread(device: &str, numbers: &[u32]) -> Result<()> {
     if !is_block(device) {
         return Ok(());
     }
@@ -102,12 +123,16 @@ pub fn reread(device: &str) -> Result<()> {
         use std::os::fd::AsRawFd;
         let f = File::open(device).with_context(|| format!("opening {device}"))?;
         // SAFETY: BLKRRPART takes no argument; the fd is a block device we hold open.
-        if unsafe { ioctl::blkrrpart(f.as_raw_fd()) }.is_ok() {
-            return Ok(());
-        }
+        let _ = unsafe { ioctl::blkrrpart(f.as_raw_fd()) };
+    }
+    if kernel_partitions(device) == numbers {
+        return Ok(());
     }
     // partx --update adds, resizes and removes partitions to match the table.
     super::Cmd::of(format!("telling the kernel about the new table of {device}"), &["partx", "--update", device]).run()?;
+    if kernel_partitions(device) != numbers {
+        bail!("the kernel shows partitions {:?} of {device} after re-reading, the table has {numbers:?}", kernel_partitions(device));
+    }
     Ok(())
 }
 

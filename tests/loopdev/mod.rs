@@ -1,0 +1,101 @@
+//! Loop devices for tests that run the real tools on real block devices.
+//! Needs root; without it the tests say so and skip (CI runs as root and
+//! never skips).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// Loop tests share the kernel's loop and mount tables: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Take the lock that serializes loop-device tests.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `Err(reason)` when loop devices cannot be used here.
+pub fn available() -> Result<(), String> {
+    if !nix_is_root() {
+        return Err("loop-device tests need root".into());
+    }
+    if !Path::new("/dev/loop-control").exists() {
+        return Err("no /dev/loop-control".into());
+    }
+    Ok(())
+}
+
+/// Skip (print why) unless CI demands the test runs.
+pub fn skip_unless_available() -> bool {
+    match available() {
+        Ok(()) => false,
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "CI must run loop-device tests: {why}");
+            eprintln!("SKIP: {why}");
+            true
+        }
+    }
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+fn run(argv: &[&str]) -> String {
+    let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A sparse image attached as a loop device with partition scanning.
+pub struct Loop {
+    /// The image file.
+    pub image: PathBuf,
+    /// `/dev/loopN`.
+    pub device: String,
+}
+
+impl Loop {
+    /// A `size`-byte image in `dir` named `name`, attached.
+    pub fn new(dir: &Path, name: &str, size: u64) -> Loop {
+        let image = dir.join(format!("{name}.img"));
+        let f = std::fs::File::create(&image).unwrap();
+        f.set_len(size).unwrap();
+        drop(f);
+        let device = run(&["losetup", "--find", "--show", "--partscan", image.to_str().unwrap()]);
+        Loop { image, device }
+    }
+
+    /// SHA-256 of the whole image, through the loop device's page cache.
+    pub fn checksum(&self) -> String {
+        run(&["sync"]);
+        run(&["sha256sum", self.image.to_str().unwrap()]).split_whitespace().next().unwrap().to_string()
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.device]).status();
+    }
+}
+
+/// Unmount everything below `root` (deepest first) and close what holds the loops.
+pub fn unmount_all(root: &Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let r = root.to_str().unwrap();
+    let mut targets: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(1)).filter(|t| t.starts_with(r)).collect();
+    targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    for t in targets {
+        let _ = Command::new("umount").arg(t).status();
+    }
+    let swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
+    for l in swaps.lines().skip(1) {
+        if let Some(dev) = l.split_whitespace().next()
+            && dev.starts_with("/dev/loop")
+        {
+            let _ = Command::new("swapoff").arg(dev).status();
+        }
+    }
+}
