@@ -18,6 +18,7 @@
 
 pub mod blkid;
 pub mod btrfs;
+pub mod gpt;
 mod kv;
 pub mod lsblk;
 pub mod luks;
