@@ -25,6 +25,7 @@ pub mod luks;
 pub mod mdadm;
 pub mod model;
 pub mod proc;
+pub mod sysfs;
 pub mod zfs;
 
 pub use model::*;
