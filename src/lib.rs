@@ -1,7 +1,12 @@
 //! nasstrap: a declarative disk layout (disko's vocabulary, in YAML) → a plan of
 //! actions → applied locally on the box, or driven over SSH from a laptop.
-pub mod layout;
-pub mod plan;
+//!
+//! `layout` (spec) and `probe` (observed state) feed `plan` (desired × observed
+//! → ordered actions), all pure code; only `exec` runs things.
+
 pub mod cli;
 pub mod exec;
+pub mod layout;
+pub mod plan;
+pub mod probe;
 pub mod report;

@@ -1,0 +1,163 @@
+//! ZFS: `zpool list -H -o name,health`, `zpool status -P`, `zfs list -H -o name`
+//! ([`super::ZPOOL_LIST_CMD`], [`super::ZPOOL_STATUS_CMD`], [`super::ZFS_LIST_CMD`]).
+//!
+//! ZFS is not available on the machine the fixtures were made on: the `*-handwritten`
+//! fixtures follow OpenZFS's documented output (zpool-list(8) `-H`: tab-separated, no
+//! header; zpool-status(8) `-P`: full paths for leaf vdevs).
+
+use super::ProbeError;
+
+/// Nothing imported: what the tools print instead of an empty list.
+fn is_none_line(line: &str) -> bool {
+    matches!(line.trim(), "no pools available" | "no datasets available")
+}
+
+/// Parses `zpool list -H -o name,health` into `(name, health)` pairs.
+pub fn parse_zpool_list(text: &str) -> Result<Vec<(String, String)>, ProbeError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || is_none_line(line) {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, health] = fields[..] else {
+            return Err(ProbeError::malformed(
+                "zpool list",
+                i + 1,
+                format!("expected name<TAB>health, got {line:?}"),
+            ));
+        };
+        out.push((name.to_string(), health.trim().to_string()));
+    }
+    Ok(out)
+}
+
+/// Parses `zpool status -P` into each pool's leaf vdev paths (data, log, cache and spare
+/// devices alike). A missing device appears as a GUID with `was /dev/…`; that old path is
+/// reported, since the device still belongs to the pool.
+pub fn parse_zpool_status(text: &str) -> Result<Vec<(String, Vec<String>)>, ProbeError> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_config = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("pool:") {
+            out.push((name.trim().to_string(), Vec::new()));
+            in_config = false;
+        } else if t == "config:" {
+            if out.is_empty() {
+                return Err(ProbeError::malformed(
+                    "zpool status",
+                    i + 1,
+                    "config before any pool line",
+                ));
+            }
+            in_config = true;
+        } else if t.starts_with("errors:") {
+            in_config = false;
+        } else if in_config {
+            let Some((_, vdevs)) = out.last_mut() else {
+                continue;
+            };
+            let path = match t.split_once(" was ") {
+                Some((_, was)) => was.trim(),
+                None => t.split_whitespace().next().unwrap_or_default(),
+            };
+            if path.starts_with('/') {
+                vdevs.push(path.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `zfs list -H -o name`: one dataset per line.
+pub fn parse_zfs_list(text: &str) -> Result<Vec<String>, ProbeError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || is_none_line(line) {
+            continue;
+        }
+        if line.contains(char::is_whitespace) {
+            return Err(ProbeError::malformed(
+                "zfs list",
+                i + 1,
+                format!("expected one dataset name, got {line:?}"),
+            ));
+        }
+        out.push(line.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::fixture;
+
+    #[test]
+    fn handwritten_fixtures() {
+        let list = parse_zpool_list(&fixture("zfs/zpool-list-handwritten.txt")).unwrap();
+        assert_eq!(
+            list,
+            [
+                ("tank".to_string(), "DEGRADED".to_string()),
+                ("backup".into(), "ONLINE".into())
+            ]
+        );
+
+        let status = parse_zpool_status(&fixture("zfs/zpool-status-P-handwritten.txt")).unwrap();
+        let id = |n: &str| format!("/dev/disk/by-id/ata-QEMU_HARDDISK_SATA{n}");
+        assert_eq!(
+            status,
+            [
+                ("backup".to_string(), vec!["/dev/sdf1".to_string()]),
+                (
+                    "tank".to_string(),
+                    [
+                        "0-part1", "1-part1", "2-part1", "3-part1", "4-part1", "5-part2", "6-part1"
+                    ]
+                    .map(id)
+                    .to_vec()
+                ),
+            ]
+        );
+
+        let datasets = parse_zfs_list(&fixture("zfs/zfs-list-handwritten.txt")).unwrap();
+        assert_eq!(
+            datasets,
+            [
+                "backup",
+                "tank",
+                "tank/home",
+                "tank/home/alice",
+                "tank/media"
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_imported() {
+        assert_eq!(parse_zpool_list("no pools available\n").unwrap(), []);
+        assert_eq!(parse_zpool_status("no pools available\n").unwrap(), []);
+        assert_eq!(
+            parse_zfs_list("no datasets available\n").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert_eq!(
+            parse_zpool_list("NAME  HEALTH\n").unwrap_err().to_string(),
+            "malformed zpool list output at line 1: expected name<TAB>health, got \"NAME  HEALTH\""
+        );
+        assert_eq!(
+            parse_zpool_status("config:\n").unwrap_err().to_string(),
+            "malformed zpool status output at line 1: config before any pool line"
+        );
+        assert_eq!(
+            parse_zfs_list("NAME USED\n").unwrap_err().to_string(),
+            "malformed zfs list output at line 1: expected one dataset name, got \"NAME USED\""
+        );
+    }
+}
