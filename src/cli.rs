@@ -61,6 +61,87 @@ pub enum Command {
     },
     /// Print the JSON Schema of the layout format.
     Schema,
+    /// Show what is on the block devices.
+    Probe {
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print a layout that describes what is there.
+        #[arg(long)]
+        as_layout: bool,
+    },
+    /// Compare LAYOUT with the live disks: keep / create / change / DESTROY.
+    Diff {
+        /// The layout file.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Print the annotated plan as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit 0 when nothing would change, 3 for changes, 4 for destructive changes.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Where filesystems are mounted for the install.
+        #[arg(long, default_value = "/mnt")]
+        mount_root: String,
+    },
+    /// Assemble, open and mount LAYOUT below --root (idempotent).
+    Mount {
+        /// The layout file.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Where to mount.
+        #[arg(long, default_value = "/mnt")]
+        root: String,
+        /// Mount read-only, open LUKS read-only.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Unmount LAYOUT, close LUKS, stop arrays (idempotent).
+    Unmount {
+        /// The layout file.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Where it is mounted.
+        #[arg(long, default_value = "/mnt")]
+        root: String,
+    },
+    /// Make the disks match LAYOUT (run on the machine that holds them).
+    Apply {
+        /// The layout file.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Allow destructive steps on these layout disks (e.g. `--allow-destroy bay3`).
+        #[arg(long = "allow-destroy", value_name = "NAME", num_args = 1..)]
+        allow_destroy: Vec<String>,
+        /// Answer yes to prompts about non-destructive steps (never to destruction).
+        #[arg(long)]
+        yes: bool,
+        /// Also write the layout's firmware images to their raw regions.
+        #[arg(long)]
+        firmware: bool,
+        /// Progress as JSON lines on stdout instead of bars.
+        #[arg(long, value_enum, default_value_t = Events::Human)]
+        events: Events,
+        /// Where filesystems are mounted for the install.
+        #[arg(long, default_value = "/mnt")]
+        mount_root: String,
+    },
+}
+
+/// How apply reports progress.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Events {
+    /// Bars on a terminal, plain lines otherwise.
+    Human,
+    /// JSON lines on stdout (what the remote installer reads).
+    Json,
 }
 
 /// Plan renderings.
@@ -173,9 +254,99 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             print!("{out}");
             Ok(EXIT_OK)
         }
+        Command::Probe { disks, json, as_layout } => {
+            let map = disk_map(&disks)?;
+            let only: Vec<String> = map.iter().map(|(_, d)| d.clone()).collect();
+            let obs = crate::exec::collect::observe(&only)?;
+            if as_layout {
+                print!("{}", crate::probe::describe::as_layout(&obs, &map));
+            } else if json {
+                println!("{}", serde_json::to_string_pretty(&obs).expect("serializes"));
+            } else {
+                print!("{}", crate::probe::describe::text(&obs));
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Diff { layout: path, disks, json, detailed_exitcode, mount_root } => {
+            let (plan, refusals) = diff_live(&path, &disks, &mount_root, false)?;
+            if json {
+                print!("{}", plan::render::json(&plan));
+            } else {
+                print!("{}", plan::render::diff_text(&plan));
+            }
+            for r in &refusals {
+                eprintln!("refused: {}: {}", r.disk, r.message);
+            }
+            if !refusals.is_empty() {
+                return Ok(EXIT_FAILURE);
+            }
+            Ok(match (detailed_exitcode, plan.is_noop(), plan.destructive().next().is_some()) {
+                (false, _, _) | (true, true, _) => EXIT_OK,
+                (true, false, false) => 3,
+                (true, false, true) => 4,
+            })
+        }
+        Command::Apply { layout: path, disks, allow_destroy, yes, firmware, events, mount_root } => {
+            let (plan, refusals) = diff_live(&path, &disks, &mount_root, firmware)?;
+            refuse(&refusals)?;
+            crate::exec::guard::check(&plan, &allow_destroy, yes)?;
+            if plan.is_noop() {
+                eprintln!("no changes: the disks already match {}", path.display());
+                return Ok(EXIT_OK);
+            }
+            let reporter: Box<dyn crate::report::Reporter> = match events {
+                Events::Json => Box::new(crate::report::JsonLines),
+                Events::Human => Box::new(crate::progress::Bars::new(&plan)),
+            };
+            crate::exec::apply::apply(&plan, reporter.as_ref())?;
+            Ok(EXIT_OK)
+        }
+        Command::Mount { layout: path, disks, root, read_only } => {
+            let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
+            refuse(&refusals)?;
+            let up = plan::diff::bring_up(&plan, read_only).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
+            crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
+            Ok(EXIT_OK)
+        }
+        Command::Unmount { layout: path, disks, root } => {
+            let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
+            refuse(&refusals)?;
+            let devices: Vec<String> = plan.disks.iter().map(|d| d.device.clone()).collect();
+            let obs = crate::exec::collect::observe(&devices)?;
+            let down = plan::diff::take_down(&plan, &obs);
+            crate::exec::apply::apply(&down, &crate::progress::Bars::new(&down))?;
+            Ok(EXIT_OK)
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&layout::schema::schema()).expect("serializes"));
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Probe the layout's disks and diff the layout against them.
+fn diff_live(path: &std::path::Path, disks: &DiskArgs, mount_root: &str, firmware: bool) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
+    let map = disk_map(disks)?;
+    let loaded = load(path, &map)?;
+    if loaded.report.has_errors() {
+        return Err(Failure::Layout(loaded.report));
+    }
+    let devices: Vec<String> = loaded.layout.disks.iter().map(|d| d.device.v.clone()).collect();
+    let obs = crate::exec::collect::observe(&devices)?;
+    let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root: mount_root.to_string(), facts: HashMap::new(), firmware };
+    let (plan, refusals) = plan::diff::against(&loaded, &obs, &opts).map_err(Failure::Layout)?;
+    if !loaded.report.diagnostics.is_empty() {
+        eprint!("{}", loaded.report);
+    }
+    Ok((plan, refusals))
+}
+
+fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    for r in refusals {
+        eprintln!("refused: {}: {}", r.disk, r.message);
+    }
+    Err(Failure::Runtime(anyhow::anyhow!("nothing was changed")))
 }

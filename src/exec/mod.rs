@@ -5,6 +5,8 @@
 
 pub mod apply;
 pub mod gptwrite;
+pub mod guard;
+pub mod collect;
 
 use anyhow::{Context, Result, bail};
 use std::io::Write;

@@ -62,6 +62,8 @@ fn is_mmc(device: &str) -> bool {
 
 struct Builder<'a> {
     steps: Vec<Step>,
+    /// Device path → the layout disks it lives on.
+    owners: HashMap<String, Vec<String>>,
     mounts: Vec<(String, String, String, Vec<String>)>,
     layout: &'a Layout,
     /// by-partlabel paths and device paths → planned partition device.
@@ -71,7 +73,32 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn push(&mut self, change: Change, subject: &str, description: String, action: Action) {
         let id = self.steps.len() as u32 + 1;
-        self.steps.push(Step { id, change, subject: subject.to_string(), description, reason: None, action });
+        let disks = self.owners_of(&action);
+        self.steps.push(Step { id, change, subject: subject.to_string(), description, reason: None, disks, action });
+    }
+
+    /// Record that `dev` lives on the disks of `from` (one or more devices).
+    fn own(&mut self, dev: &str, from: &[String]) {
+        let mut v: Vec<String> = from.iter().flat_map(|f| self.owners.get(f).cloned().unwrap_or_default()).collect();
+        v.sort();
+        v.dedup();
+        self.owners.insert(dev.to_string(), v);
+    }
+
+    fn owners_of(&self, a: &Action) -> Vec<String> {
+        let devs: Vec<&String> = match a {
+            Action::WipeSignatures { device } | Action::WriteGpt { device, .. } | Action::WriteFirmware { device, .. } | Action::Mkswap { device } | Action::BtrfsSubvolume { device, .. } => vec![device],
+            Action::MdAssemble { members, .. } | Action::MdCreate { members, .. } => members.iter().collect(),
+            Action::LuksFormat { device, .. } | Action::LuksOpen { device, .. } => vec![device],
+            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => devices.iter().collect(),
+            Action::ZfsCreate { name, .. } => vec![name],
+            Action::Mount { source, .. } => vec![source],
+            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
+        };
+        let mut v: Vec<String> = devs.iter().flat_map(|d| self.owners.get(*d).cloned().unwrap_or_default()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     fn mount(&mut self, mp: &Option<At<String>>, source: &str, fstype: &str, options: &[String]) {
@@ -110,6 +137,7 @@ impl Builder<'_> {
                     KeySource::Ask
                 };
                 let name = l.name.v.clone();
+                self.own(&format!("/dev/mapper/{name}"), &[dev.to_string()]);
                 self.push(Change::Create, &name, format!("format LUKS2 `{name}` on {dev}"), Action::LuksFormat { device: dev.into(), name: name.clone(), key: key.clone(), extra_args: l.extra_format_args.clone() });
                 self.push(Change::Create, &name, format!("open LUKS `{name}` as /dev/mapper/{name}"), Action::LuksOpen { device: dev.into(), name: name.clone(), key, allow_discards: l.allow_discards, extra_args: l.extra_open_args.clone() });
                 if let Some(inner) = &l.content {
@@ -191,7 +219,15 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     if !diags.is_empty() || loaded.report.has_errors() {
         return None;
     }
-    let mut b = Builder { steps: Vec::new(), mounts: Vec::new(), layout: l, aliases };
+    let mut b = Builder { steps: Vec::new(), owners: HashMap::new(), mounts: Vec::new(), layout: l, aliases };
+    for (d, dp) in l.disks.iter().zip(&disks) {
+        b.owners.insert(d.device.v.clone(), vec![d.name.clone()]);
+        if let Some(t) = &dp.table {
+            for p in &t.partitions {
+                b.owners.insert(partition_path(&d.device.v, p.number), vec![d.name.clone()]);
+            }
+        }
+    }
 
     // 1. Disks: wipe what was there, write the tables, clear stale signatures
     //    at the new partitions' offsets (old md superblocks make ghost arrays).
@@ -263,6 +299,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                 {
                     let members = v.clone();
                     let device = format!("/dev/md/{name}");
+                    b.own(&device, &members);
                     b.push(Change::Create, name, format!("create RAID{} array {name} from {} devices", a.level.v, members.len()), Action::MdCreate { name: name.into(), device: device.clone(), level: a.level.v, metadata: a.metadata.clone(), members, extra_args: a.extra_args.clone() });
                     if let Some(inner) = &a.content {
                         queue.push_back((name.to_string(), device, inner));
@@ -277,6 +314,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     && let Some(p) = l.zpools.iter().find(|p| p.name == name)
                 {
                     let devices = v.clone();
+                    b.own(name, &devices);
                     let vdev = match p.mode.v {
                         ZMode::Stripe => "",
                         ZMode::Mirror => "mirror",
@@ -295,11 +333,14 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                         let full = format!("{name}/{}", d.name);
                         match &d.kind {
                             DatasetKind::ZfsFs { mountpoint, mount_options, options } => {
+                                b.own(&full, &[name.to_string()]);
                                 b.push(Change::Create, &full, format!("create ZFS dataset {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: None });
                                 b.mount(mountpoint, &full, "zfs", &with_zfsutil(mount_options));
                             }
                             DatasetKind::ZfsVolume { size, options, content } => {
                                 let bytes = size.v.bytes(512, 0).unwrap_or(0);
+                                b.own(&full, &[name.to_string()]);
+                                b.own(&format!("/dev/zvol/{full}"), &[name.to_string()]);
                                 b.push(Change::Create, &full, format!("create ZFS volume {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: Some(bytes) });
                                 if let Some(c) = content {
                                     queue.push_back((full.clone(), format!("/dev/zvol/{full}"), c));

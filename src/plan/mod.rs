@@ -3,6 +3,7 @@
 //! all come from the same `Plan` value.
 
 pub mod build;
+pub mod diff;
 pub mod geometry;
 pub mod render;
 pub mod script;
@@ -52,6 +53,8 @@ pub enum Action {
     WriteGpt { disk: String, device: String },
     /// Write a firmware image at a raw offset (only with `--firmware`).
     WriteFirmware { disk: String, device: String, region: String, image: String, offset: u64, max_size: u64 },
+    /// Assemble an existing md array from its members.
+    MdAssemble { name: String, device: String, members: Vec<String> },
     /// Create an md array.
     MdCreate { name: String, device: String, level: u32, metadata: String, members: Vec<String>, extra_args: Vec<String> },
     /// Format a LUKS2 container.
@@ -70,6 +73,12 @@ pub enum Action {
     ZfsCreate { name: String, options: Vec<(String, String)>, volume_size: Option<u64> },
     /// Mount a filesystem below the install root.
     Mount { source: String, target: String, fstype: String, options: Vec<String> },
+    /// Unmount a filesystem.
+    Unmount { target: String },
+    /// Close an open LUKS volume.
+    LuksClose { name: String },
+    /// Stop an md array.
+    MdStop { device: String },
 }
 
 /// One step of the plan.
@@ -85,6 +94,8 @@ pub struct Step {
     pub description: String,
     /// Why the step is needed (filled by the diff against the live disks).
     pub reason: Option<String>,
+    /// The layout disks this step writes to (for `--allow-destroy`).
+    pub disks: Vec<String>,
     /// What to do.
     pub action: Action,
 }

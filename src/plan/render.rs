@@ -89,3 +89,29 @@ pub fn key_note(k: &KeySource) -> String {
 pub fn is_mount(a: &Action) -> bool {
     matches!(a, Action::Mount { .. })
 }
+
+/// The diff for people: only what would change, each with its reason.
+pub fn diff_text(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "diff of {} against the live disks", plan.layout);
+    let kept = plan.steps.iter().filter(|st| st.change == Change::Keep).count();
+    for st in plan.steps.iter().filter(|st| st.change != Change::Keep) {
+        let _ = writeln!(s, "  {:>3}  {}  {}", st.id, mark(st.change), st.description);
+        if let Some(r) = &st.reason {
+            let _ = writeln!(s, "                  because {r}");
+        }
+    }
+    if plan.is_noop() {
+        let _ = writeln!(s, "no changes: the disks match the layout ({kept} steps already done)");
+    } else {
+        let destroy: std::collections::BTreeSet<&str> = plan.destructive().flat_map(|st| st.disks.iter().map(String::as_str)).collect();
+        let changes = plan.steps.len() - kept;
+        let _ = write!(s, "{changes} step{} to run, {kept} already done", if changes == 1 { "" } else { "s" });
+        if destroy.is_empty() {
+            let _ = writeln!(s, "; nothing is destroyed");
+        } else {
+            let _ = writeln!(s, "; destroys data on: {}", destroy.into_iter().collect::<Vec<_>>().join(", "));
+        }
+    }
+    s
+}

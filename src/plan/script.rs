@@ -41,6 +41,11 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
     match a {
         Action::WipeSignatures { device } => vec![v(&["wipefs", "--all", "--quiet", device])],
         Action::WriteGpt { .. } | Action::WriteFirmware { .. } | Action::BtrfsSubvolume { .. } => Vec::new(),
+        Action::MdAssemble { device, members, .. } => {
+            let mut c = v(&["mdadm", "--assemble", device, "--run"]);
+            c.extend(members.iter().cloned());
+            vec![c]
+        }
         Action::MdCreate { device, name, level, metadata, members, extra_args } => {
             let mut c = v(&["mdadm", "--create", device, "--run", "--homehost=any"]);
             c.push(format!("--name={name}"));
@@ -109,6 +114,9 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.push(name.clone());
             vec![c]
         }
+        Action::Unmount { target } => vec![v(&["umount", target])],
+        Action::LuksClose { name } => vec![v(&["cryptsetup", "close", name])],
+        Action::MdStop { device } => vec![v(&["mdadm", "--stop", device])],
         Action::Mount { source, target, fstype, options } => {
             let mut c = v(&["mount", "-t", fstype]);
             let o = mount_options(options);

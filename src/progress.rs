@@ -1,0 +1,52 @@
+//! The CLI's `Reporter`: an indicatif bar over the steps on a terminal, plain
+//! lines otherwise (indicatif hides itself when stderr is not a terminal, so
+//! the plain lines are what logs and CI see).
+
+use crate::plan::Plan;
+use crate::report::{Event, Reporter};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+/// Progress bars for apply.
+pub struct Bars {
+    bar: ProgressBar,
+    plain: bool,
+}
+
+impl Bars {
+    /// A bar sized to the plan's steps that will run.
+    pub fn new(plan: &Plan) -> Bars {
+        let plain = !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
+        let n = plan.steps.iter().filter(|s| s.change != crate::plan::Change::Keep).count() as u64;
+        let bar = if plain { ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden()) } else { ProgressBar::new(n) };
+        bar.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
+        Bars { bar, plain }
+    }
+}
+
+impl Reporter for Bars {
+    fn event(&self, e: &Event) {
+        match e {
+            Event::StepStarted { id, description } => {
+                if self.plain {
+                    eprintln!("step {id}: {description}");
+                }
+                self.bar.set_message(description.clone());
+            }
+            Event::Progress { percent, message, .. } => self.bar.set_message(format!("{message} {percent:.0}%")),
+            Event::StepDone { .. } => self.bar.inc(1),
+            Event::StepFailed { id, error } => {
+                self.bar.abandon();
+                eprintln!("step {id} failed: {error}");
+            }
+            Event::Note { message } => self.bar.suspend(|| eprintln!("{message}")),
+            Event::Finish { ok, steps_run, seconds } => {
+                self.bar.finish_and_clear();
+                if *ok {
+                    eprintln!("done: {steps_run} steps in {seconds:.1}s");
+                }
+            }
+            Event::Start { .. } => {}
+        }
+    }
+}
