@@ -27,6 +27,8 @@ pub mod mdadm;
 pub mod model;
 pub mod proc;
 pub mod raw;
+#[cfg(test)]
+mod robustness;
 pub mod sysfs;
 pub mod zfs;
 

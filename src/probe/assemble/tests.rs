@@ -586,7 +586,7 @@ fn garbage_is_an_error_not_a_panic() {
                 mdstat: Some("md0 : ???\n".into()),
                 ..qemu_scenario()
             },
-            "malformed /proc/mdstat output at line 1: expected active or inactive, got Some(\"???\")",
+            "malformed /proc/mdstat output at line 1: expected active or inactive, got \"???\"",
         ),
         (
             RawProbe {
