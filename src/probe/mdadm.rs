@@ -211,7 +211,8 @@ fn parse_header(line: &str, line_no: usize) -> Result<MdstatEntry, ProbeError> {
     let active = match words.next() {
         Some("active") => true,
         Some("inactive") => false,
-        other => return Err(bad(format!("expected active or inactive, got {other:?}"))),
+        Some(other) => return Err(bad(format!("expected active or inactive, got {other:?}"))),
+        None => return Err(bad("expected active or inactive, got nothing".into())),
     };
     let mut entry = MdstatEntry {
         name: name.trim().to_string(),

@@ -3,7 +3,7 @@
 //! Two halves, and only the second lives here:
 //! 1. `exec`'s collector runs the commands below and reads the files below on the
 //!    target, in one pass, into a [`RawProbe`] (serde, so it can cross SSH as JSON);
-//! 2. the pure parsers here turn that into the [`Observed`] model ([`assemble`]).
+//! 2. the pure parsers here turn that into the [`Observed`] model ([`assemble()`]).
 //!
 //! Nothing in this module spawns a process. The only I/O is [`gpt::read_table`], which
 //! reads from whatever `Read + Seek` the collector hands it.
@@ -16,6 +16,7 @@
 //! per device (which reads the device itself), and lsblk's filesystem columns are only a
 //! fallback for devices blkid was not run on.
 
+pub mod assemble;
 pub mod blkid;
 pub mod btrfs;
 pub mod gpt;
@@ -25,10 +26,15 @@ pub mod luks;
 pub mod mdadm;
 pub mod model;
 pub mod proc;
+pub mod raw;
+#[cfg(test)]
+mod robustness;
 pub mod sysfs;
 pub mod zfs;
 
+pub use assemble::assemble;
 pub use model::*;
+pub use raw::RawProbe;
 
 /// `lsblk` columns the parser reads. All exist in util-linux 2.38 (Debian 12); START is
 /// there since 2.38, older versions would need `/sys/class/block/<part>/start`.

@@ -286,4 +286,4 @@ pub fn partition_names(disk_names: &[String], number: u32) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

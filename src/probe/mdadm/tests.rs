@@ -273,11 +273,11 @@ fn garbage_is_an_error_not_a_panic() {
         ),
         (
             "md0 : running raid1\n",
-            "malformed /proc/mdstat output at line 1: expected active or inactive, got Some(\"running\")",
+            "malformed /proc/mdstat output at line 1: expected active or inactive, got \"running\"",
         ),
         (
             "md0 : \n",
-            "malformed /proc/mdstat output at line 1: expected active or inactive, got None",
+            "malformed /proc/mdstat output at line 1: expected active or inactive, got nothing",
         ),
         (
             "md0 : active raid1 sda1[0\n",
