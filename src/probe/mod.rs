@@ -19,6 +19,7 @@
 pub mod assemble;
 pub mod blkid;
 pub mod btrfs;
+pub mod describe;
 pub mod gpt;
 mod kv;
 pub mod lsblk;
