@@ -71,6 +71,9 @@ pub enum Command {
         /// Print a layout that describes what is there.
         #[arg(long)]
         as_layout: bool,
+        /// With --as-layout: mountpoints below this root are written relative to it.
+        #[arg(long, default_value = "/mnt")]
+        mount_root: String,
     },
     /// Compare LAYOUT with the live disks: keep / create / change / DESTROY.
     Diff {
@@ -95,7 +98,7 @@ pub enum Command {
         #[command(flatten)]
         disks: DiskArgs,
         /// Where to mount.
-        #[arg(long, default_value = "/mnt")]
+        #[arg(long, visible_alias = "mount-root", default_value = "/mnt")]
         root: String,
         /// Mount read-only, open LUKS read-only.
         #[arg(long)]
@@ -108,7 +111,7 @@ pub enum Command {
         #[command(flatten)]
         disks: DiskArgs,
         /// Where it is mounted.
-        #[arg(long, default_value = "/mnt")]
+        #[arg(long, visible_alias = "mount-root", default_value = "/mnt")]
         root: String,
     },
     /// Make the disks match LAYOUT (run on the machine that holds them).
@@ -254,12 +257,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             print!("{out}");
             Ok(EXIT_OK)
         }
-        Command::Probe { disks, json, as_layout } => {
+        Command::Probe { disks, json, as_layout, mount_root } => {
             let map = disk_map(&disks)?;
             let only: Vec<String> = map.iter().map(|(_, d)| d.clone()).collect();
             let obs = crate::exec::collect::observe(&only)?;
             if as_layout {
-                print!("{}", crate::probe::describe::as_layout(&obs, &map));
+                print!("{}", crate::probe::describe::as_layout_at(&obs, &map, mount_root.trim_end_matches('/')));
             } else if json {
                 println!("{}", serde_json::to_string_pretty(&obs).expect("serializes"));
             } else {
@@ -274,10 +277,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else {
                 print!("{}", plan::render::diff_text(&plan));
             }
+            // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
+            let mut fatal = false;
             for r in &refusals {
-                eprintln!("refused: {}: {}", r.disk, r.message);
+                if r.message.starts_with("busy:") {
+                    eprintln!("note: apply would refuse {}: {}", r.disk, r.message);
+                } else {
+                    eprintln!("refused: {}: {}", r.disk, r.message);
+                    fatal = true;
+                }
             }
-            if !refusals.is_empty() {
+            if fatal {
                 return Ok(EXIT_FAILURE);
             }
             Ok(match (detailed_exitcode, plan.is_noop(), plan.destructive().next().is_some()) {
@@ -303,14 +313,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Mount { layout: path, disks, root, read_only } => {
             let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
-            refuse(&refusals)?;
+            refuse(&without_busy(refusals))?;
             let up = plan::diff::bring_up(&plan, read_only).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
             crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
             Ok(EXIT_OK)
         }
         Command::Unmount { layout: path, disks, root } => {
             let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
-            refuse(&refusals)?;
+            refuse(&without_busy(refusals))?;
             let devices: Vec<String> = plan.disks.iter().map(|d| d.device.clone()).collect();
             let obs = crate::exec::collect::observe(&devices)?;
             let down = plan::diff::take_down(&plan, &obs);
@@ -349,4 +359,10 @@ fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
         eprintln!("refused: {}: {}", r.disk, r.message);
     }
     Err(Failure::Runtime(anyhow::anyhow!("nothing was changed")))
+}
+
+/// Mounting and unmounting are what a busy disk is for; only missing or
+/// misidentified disks stop them.
+fn without_busy(refusals: Vec<plan::diff::Refusal>) -> Vec<plan::diff::Refusal> {
+    refusals.into_iter().filter(|r| !r.message.starts_with("busy:")).collect()
 }
