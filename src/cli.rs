@@ -32,6 +32,10 @@ pub struct DiskArgs {
     /// Read NAME=DEVICE lines from FILE (e.g. qemu/guest.map); `--disk` wins.
     #[arg(long, value_name = "FILE")]
     pub disk_map: Option<PathBuf>,
+    /// Do not check the layout's `expect:` pins (size/serial/model), e.g. on an
+    /// emulated board whose SD card stands in for the eMMC.
+    #[arg(long)]
+    pub ignore_expect: bool,
 }
 
 /// Subcommands.
@@ -244,7 +248,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     return Err(Failure::Usage(format!("--disk-size {name}: the layout has no disk `{name}`")));
                 }
             }
-            let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root, facts, firmware };
+            let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root, facts, firmware, ignore_expect: false };
             let plan = plan::build(&loaded, &opts).map_err(Failure::Layout)?;
             if !loaded.report.diagnostics.is_empty() {
                 eprint!("{}", loaded.report);
@@ -343,7 +347,10 @@ fn diff_live(path: &std::path::Path, disks: &DiskArgs, mount_root: &str, firmwar
     }
     let devices: Vec<String> = loaded.layout.disks.iter().map(|d| d.device.v.clone()).collect();
     let obs = crate::exec::collect::observe(&devices)?;
-    let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root: mount_root.to_string(), facts: HashMap::new(), firmware };
+    if disks.ignore_expect {
+        eprintln!("warning: --ignore-expect: the layout's identity pins are not checked");
+    }
+    let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root: mount_root.to_string(), facts: HashMap::new(), firmware, ignore_expect: disks.ignore_expect };
     let (plan, refusals) = plan::diff::against(&loaded, &obs, &opts).map_err(Failure::Layout)?;
     if !loaded.report.diagnostics.is_empty() {
         eprint!("{}", loaded.report);

@@ -26,6 +26,7 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
         }
         ran += 1;
         reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
+        report_resync(plan, reporter);
     }
     reporter.event(&Event::Finish { ok: true, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
     Ok(ran)
@@ -145,4 +146,24 @@ fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str
         bail!("firmware {region} reads back different from {image}");
     }
     Ok(())
+}
+
+/// md arrays this plan creates resync in the background; say how far they are
+/// (one read of /proc/mdstat, no process).
+fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
+    let Ok(text) = std::fs::read_to_string("/proc/mdstat") else { return };
+    let Ok(entries) = crate::probe::mdadm::parse_mdstat(&text) else { return };
+    for st in &plan.steps {
+        let Action::MdCreate { name, device, .. } = &st.action else { continue };
+        if st.change == Change::Keep {
+            continue;
+        }
+        // /dev/md/<name> is a link to /dev/mdN, the name mdstat uses.
+        let Some(kname) = std::fs::canonicalize(device).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())) else { continue };
+        if let Some(sync) = entries.iter().find(|e| e.name == kname).and_then(|e| e.sync.as_ref())
+            && let Some(percent) = sync.percent
+        {
+            reporter.event(&Event::Progress { id: st.id, percent, message: format!("array {name}: {}", sync.action) });
+        }
+    }
 }

@@ -22,6 +22,8 @@ pub struct Options {
     pub facts: HashMap<String, DiskFacts>,
     /// Write the layout's firmware images (`--firmware`).
     pub firmware: bool,
+    /// Do not check the layout's `expect:` identity pins (`--ignore-expect`).
+    pub ignore_expect: bool,
 }
 
 /// The facts a disk is planned with: given ones, else `expect.size`, else assumed.

@@ -357,17 +357,20 @@ pub fn against(loaded: &crate::layout::Loaded, obs: &Observed, opts: &super::Opt
             continue;
         };
         if let Some(s) = &d.expect.size
+            && !opts.ignore_expect
             && let crate::layout::size::Size::Bytes(b) = s.v.size
             && o.size_bytes.abs_diff(b) > s.v.tolerance.max(o.logical_sector_size as u64)
         {
             refusals.push(Refusal { disk: d.name.clone(), message: format!("{} is {}, the layout expects {} (expect.size)", o.path, human(o.size_bytes), human(b)) });
         }
         if let Some(s) = &d.expect.serial
+            && !opts.ignore_expect
             && o.serial.as_deref() != Some(s.v.as_str())
         {
             refusals.push(Refusal { disk: d.name.clone(), message: format!("{} has serial {}, the layout expects {} (expect.serial)", o.path, o.serial.as_deref().unwrap_or("(none)"), s.v) });
         }
         if let Some(m) = &d.expect.model
+            && !opts.ignore_expect
             && o.model.as_deref().map(str::trim) != Some(m.v.as_str())
         {
             refusals.push(Refusal { disk: d.name.clone(), message: format!("{} is a {}, the layout expects {} (expect.model)", o.path, o.model.as_deref().unwrap_or("(unknown model)"), m.v) });
