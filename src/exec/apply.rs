@@ -28,6 +28,10 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
         reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
         report_resync(plan, reporter);
     }
+    if let Some(kib) = peak_rss_kib() {
+        // The Helios64's rescue system lives in 4 GiB of RAM: keep an eye on it.
+        reporter.event(&Event::Note { message: format!("peak memory: {} KiB", kib) });
+    }
     reporter.event(&Event::Finish { ok: true, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
     Ok(ran)
 }
@@ -166,4 +170,10 @@ fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
             reporter.event(&Event::Progress { id: st.id, percent, message: format!("array {name}: {}", sync.action) });
         }
     }
+}
+
+/// This process's peak resident set size (VmHWM), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
