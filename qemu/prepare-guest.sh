@@ -3,7 +3,7 @@
 # from Debian's arm64 packages. No chroot, no qemu-user: debs are only unpacked.
 #
 # Usage: qemu/prepare-guest.sh [CACHE_DIR]   (default /var/cache/nasstrap-qemu)
-# Needs: root, `dpkg --add-architecture arm64` + `apt-get update` done, kmod, cpio, gzip.
+# Needs: root, `dpkg --add-architecture arm64` + `apt-get update` done, kmod, cpio.
 #
 # Result: CACHE_DIR/<key>/{vmlinuz,initrd-base.img,manifest.txt}, CACHE_DIR/current -> <key>.
 # The last line of stdout is the absolute <key> directory: callers should use it rather than
@@ -26,7 +26,7 @@ die() { log "ERROR: $*"; exit 1; }
 dpkg --print-foreign-architectures | grep -qx arm64 \
   || die "arm64 is not a dpkg architecture here: run 'dpkg --add-architecture arm64 && apt-get update'"
 export PATH=$PATH:/usr/sbin:/sbin   # depmod/modprobe live in sbin
-for tool in apt-get apt-cache dpkg-deb depmod modprobe cpio gzip sha256sum flock; do
+for tool in apt-get apt-cache dpkg-deb depmod modprobe cpio sha256sum flock; do
   command -v "$tool" >/dev/null || die "missing host tool: $tool"
 done
 
@@ -101,7 +101,7 @@ else
 fi
 ln -sfn "$KEY" "$CACHE/current"
 
-# Keep the three most recent entries (each is ~100 MB); `current` always survives.
+# Keep the three most recent entries (each is ~180 MB); `current` always survives.
 find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9a-f]\{16\}' -printf '%T@ %p\n' \
   | sort -rn | tail -n +4 | cut -d' ' -f2- | while read -r old; do
       [ "$old" = "$OUT" ] || { log "pruning $old"; rm -rf "$old"; }
