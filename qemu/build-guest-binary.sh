@@ -8,7 +8,7 @@
 # x86_64 std and cannot download others, while Debian ships libstd-rust-web-dev:arm64.
 # Needs: rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 set -euo pipefail
-OUT=${1:-}
+OUT=${1:+$(realpath -m "$1")}   # absolute: we cd below
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=aarch64-unknown-linux-gnu
 
@@ -31,7 +31,7 @@ done
 
 cd "$ROOT"
 /usr/bin/cargo build --release --locked --target "$TARGET" --bin nasstrap >&2
-BIN=$CARGO_TARGET_DIR/$TARGET/release/nasstrap
+BIN=$(realpath "$CARGO_TARGET_DIR/$TARGET/release/nasstrap")
 # Guard against a dynamic or host binary sneaking in (e.g. RUSTFLAGS overridden by a cargo
 # config file): the guest has a different glibc, so it would fail there, far from the cause.
 hdr=$(aarch64-linux-gnu-readelf -hl "$BIN")
@@ -40,6 +40,6 @@ if ! grep -q 'Machine:.*AArch64' <<<"$hdr" || grep -q 'INTERP' <<<"$hdr"; then
 fi
 if [ -n "$OUT" ]; then
   install -D -m 755 "$BIN" "$OUT"
-  BIN=$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")
+  BIN=$(realpath "$OUT")
 fi
 echo "$BIN"

@@ -174,12 +174,13 @@ pub(super) fn spawn_qemu(
     let serial = format!("file,id=ser0,path={w}/serial.log,append=on");
     cmd.args(["-chardev", &serial, "-serial", "chardev:ser0"]);
     // Only ssh, only on loopback; restrict=on cuts the guest off from the host and the world.
+    // romfile=: no PXE option ROM, as -kernel boots directly (and ipxe-qemu is not needed).
     let net = format!("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
     cmd.args([
         "-netdev",
         &net,
         "-device",
-        "virtio-net-pci,netdev=n0",
+        "virtio-net-pci,netdev=n0,romfile=",
         "-device",
         "virtio-rng-pci",
     ]);
