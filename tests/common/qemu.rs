@@ -499,6 +499,9 @@ impl Guest {
         let mut cmd = Command::new("ssh");
         // ssh takes the first value given for an option, so ControlMaster=yes here wins.
         cmd.args(["-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-N"]);
+        // No agent behind the shared connection, so `-A` through it can never hand the guest
+        // whatever agent this process happens to see.
+        cmd.env_remove("SSH_AUTH_SOCK");
         cmd.args(self.ssh_args())
             .arg("-o")
             .arg(format!("ControlPath={}", ctl.display()));
