@@ -303,7 +303,13 @@ impl Guest {
                 Err(err) => err,
             };
             guest.stop();
-            let port_taken = guest.qemu_log().contains("host forwarding rule");
+            // qemu.log spans all boots of this work dir: look at this boot's part only.
+            let log = guest.qemu_log();
+            let port_taken = log
+                .rsplit("=== boot on port")
+                .next()
+                .unwrap_or_default()
+                .contains("host forwarding rule");
             work = guest.work.take().expect("work dir");
             if !port_taken || attempt == 3 {
                 work.keep = true;
