@@ -138,6 +138,9 @@ fn qemu_plan_sh_script_agrees_with_the_engine() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (code, out, err) = nasstrap(&g, &format!("diff /layouts/helios64.yaml {MAP} --detailed-exitcode"));
     assert_eq!(code, 0, "the script's result differs from the layout\n{out}{err}");
+    // A resyncing array keeps the guest from powering off: stop it cleanly.
+    let (code, _, err) = nasstrap(&g, &format!("unmount /layouts/helios64.yaml {MAP}"));
+    assert_eq!(code, 0, "{err}");
     g.poweroff().expect("poweroff");
 }
 
@@ -168,5 +171,7 @@ fn qemu_killed_mid_apply_converges() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = nasstrap(&g, &format!("diff {l} {MAP} --detailed-exitcode"));
     assert_eq!(code, 0, "converged\n{out}{err}");
+    let (code, _, err) = nasstrap(&g, &format!("unmount {l} {MAP}"));
+    assert_eq!(code, 0, "{err}");
     g.poweroff().expect("poweroff");
 }
