@@ -1,0 +1,39 @@
+//! nasstrap's apply of layouts/helios64.yaml in the emulated Helios64 against
+//! qemu/bench/disko-style.sh (the same steps, done the way disko's generated
+//! script does them), each on fresh disks in a fresh guest; prints both times,
+//! their ratio (target <= 0.7) and nasstrap's peak memory (target <= 64 MiB).
+//! Run: `cargo bench --bench qemu_apply` (needs what .ci/setup installs).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::qemu::{self, BootOpts, Guest};
+use std::path::PathBuf;
+
+fn timed(g: &Guest, cmd: &str) -> f64 {
+    let out = g.ssh_ok(&format!("s=$(date +%s.%N); {cmd} > /tmp/bench.log 2>&1 || {{ cat /tmp/bench.log; exit 1; }}; e=$(date +%s.%N); echo \"$e - $s\" | bc 2>/dev/null || awk \"BEGIN {{print $e - $s}}\""));
+    out.trim().lines().last().unwrap().parse().expect("seconds")
+}
+
+fn main() {
+    if let Err(why) = qemu::qemu_available() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let script = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/qemu/bench/disko-style.sh"));
+    let g = Guest::boot(BootOpts { files: vec![(script, "/bench/disko-style.sh".into())], ..BootOpts::default() }).expect("boot");
+    let baseline = timed(&g, "sh /bench/disko-style.sh");
+    g.ssh_ok("umount /mnt/srv /mnt/boot /mnt && mdadm --stop /dev/md/tank");
+    g.poweroff().expect("poweroff");
+
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    let ours = timed(&g, "NASSTRAP_NO_PROGRESS=1 nasstrap apply /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map --ignore-expect --events json");
+    let log = g.ssh_ok("cat /tmp/bench.log");
+    let peak = log.lines().find_map(|l| l.split("peak memory: ").nth(1).map(|s| s.trim_end_matches("\"}").to_string())).unwrap_or_default();
+    g.ssh_ok("NASSTRAP_NO_PROGRESS=1 nasstrap unmount /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map --ignore-expect");
+    g.poweroff().expect("poweroff");
+
+    println!("disko-style script  {baseline:>7.1} s");
+    println!("nasstrap apply      {ours:>7.1} s   ratio {:.2} (target <= 0.7)", ours / baseline);
+    println!("nasstrap peak RSS   {peak} (target <= 64 MiB)");
+}
