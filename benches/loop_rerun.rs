@@ -39,6 +39,7 @@ fn main() {
     let steps = p.steps.len();
 
     let mut runs = Vec::new();
+    let before = exec::spawned();
     for _ in 0..5 {
         let t = Instant::now();
         let obs = exec::collect::observe(&devices).unwrap();
@@ -46,10 +47,11 @@ fn main() {
         assert!(p.is_noop(), "the re-run found work to do");
         runs.push(t.elapsed().as_secs_f64());
     }
+    let rerun_procs = (exec::spawned() - before) / 5;
     runs.sort_by(f64::total_cmp);
     loopdev::unmount_all(&root);
 
     println!("first apply          {:>7.2} s  ({steps} steps)", first.as_secs_f64());
     println!("re-run (no-op)       {:>7.2} s  median of 5 (target <= 2 s)", runs[2]);
-    println!("processes: apply {apply_procs} for {steps} steps (+{} over P); the probe before it {probe_procs}", apply_procs as i64 - steps as i64);
+    println!("processes: apply {apply_procs} for {steps} steps (+{} over P); the probe of the blank disks {probe_procs}; a no-op re-run {rerun_procs} (lsblk, blkid per block device, btrfs)", apply_procs as i64 - steps as i64);
 }
