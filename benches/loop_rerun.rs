@@ -17,9 +17,7 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let a = loopdev::Loop::new(dir.path(), "a", 1 << 30);
-    let b = loopdev::Loop::new(dir.path(), "b", 512 << 20);
-    let c = loopdev::Loop::new(dir.path(), "c", 512 << 20);
+    let (a, b, c, _bystander) = loopdev::layout_disks(dir.path());
     let root = dir.path().join("mnt");
     let map = vec![("a".to_string(), a.device.clone()), ("b".into(), b.device.clone()), ("c".into(), c.device.clone())];
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");

@@ -13,10 +13,7 @@ fn from_scratch_apply_builds_every_filesystem() {
     }
     let _g = loopdev::serial();
     let dir = tempfile::tempdir().unwrap();
-    let a = loopdev::Loop::new(dir.path(), "a", 1 << 30);
-    let b = loopdev::Loop::new(dir.path(), "b", 512 << 20);
-    let c = loopdev::Loop::new(dir.path(), "c", 512 << 20);
-    let bystander = loopdev::Loop::new(dir.path(), "bystander", 64 << 20);
+    let (a, b, c, bystander) = loopdev::layout_disks(dir.path());
     let before = bystander.checksum();
     let root = dir.path().join("mnt");
     let map = vec![("a".to_string(), a.device.clone()), ("b".into(), b.device.clone()), ("c".into(), c.device.clone())];

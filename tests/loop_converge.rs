@@ -31,10 +31,7 @@ fn blank_apply_rerun_change_refuse_converge() {
     }
     let _g = loopdev::serial();
     let dir = tempfile::tempdir().unwrap();
-    let a = loopdev::Loop::new(dir.path(), "a", 1 << 30);
-    let b = loopdev::Loop::new(dir.path(), "b", 512 << 20);
-    let c = loopdev::Loop::new(dir.path(), "c", 512 << 20);
-    let bystander = loopdev::Loop::new(dir.path(), "bystander", 64 << 20);
+    let (a, b, c, bystander) = loopdev::layout_disks(dir.path());
     sh(&format!("mkfs.ext4 -q {}", bystander.device));
     let untouched = bystander.checksum();
     let root = dir.path().join("mnt");

@@ -9,24 +9,90 @@ use anyhow::{Context, Result, bail};
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
-/// Run every non-`keep` step of `plan`. Stops at the first failure, which is
-/// reported and returned; a re-run plans only what is left.
+/// Steps touching the same disks run in plan order; steps on different disks
+/// run side by side (at most this many at once). Mounts always run in order.
+pub const MAX_PARALLEL: usize = 6;
+
+/// For each step to run, the indexes (into `todo`) of the steps it waits for.
+pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
+    let mount = |s: &Step| matches!(s.action, Action::Mount { .. } | Action::Unmount { .. });
+    todo.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (0..i)
+                .filter(|&j| {
+                    let t = todo[j];
+                    // No disks known (tmpfs, unmount): order it after everything.
+                    s.disks.is_empty() || t.disks.is_empty() || s.disks.iter().any(|d| t.disks.contains(d)) || (mount(s) && mount(t))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Run every non-`keep` step of `plan`, independent disks in parallel. Stops
+/// starting steps at the first failure, which is reported and returned; a
+/// re-run plans only what is left.
 pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
     let todo: Vec<&Step> = plan.steps.iter().filter(|s| s.change != Change::Keep).collect();
+    let deps = dependencies(&todo);
     let start = Instant::now();
     reporter.event(&Event::Start { total: todo.len() as u32 });
-    let mut ran = 0;
-    for st in todo {
-        reporter.event(&Event::StepStarted { id: st.id, description: st.description.clone() });
-        let t = Instant::now();
-        if let Err(e) = run_step(plan, st) {
-            reporter.event(&Event::StepFailed { id: st.id, error: format!("{e:#}") });
-            reporter.event(&Event::Finish { ok: false, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
-            return Err(e.context(format!("step {}: {}", st.id, st.description)));
+    let mut done = vec![false; todo.len()];
+    let mut started = vec![false; todo.len()];
+    let mut failure: Option<anyhow::Error> = None;
+    let mut ran = 0u32;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<()>)>();
+        let mut running = 0usize;
+        loop {
+            if failure.is_none() {
+                for i in 0..todo.len() {
+                    if running >= MAX_PARALLEL {
+                        break;
+                    }
+                    if started[i] || !deps[i].iter().all(|&j| done[j]) {
+                        continue;
+                    }
+                    started[i] = true;
+                    running += 1;
+                    let st = todo[i];
+                    reporter.event(&Event::StepStarted { id: st.id, description: st.description.clone() });
+                    let tx = tx.clone();
+                    scope.spawn(move || {
+                        let t = Instant::now();
+                        let r = run_step(plan, st);
+                        if r.is_ok() {
+                            reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
+                        }
+                        let _ = tx.send((i, r));
+                    });
+                }
+            }
+            if running == 0 {
+                break;
+            }
+            let (i, r) = rx.recv().expect("a running step always reports");
+            running -= 1;
+            match r {
+                Ok(()) => {
+                    done[i] = true;
+                    ran += 1;
+                    report_resync(plan, reporter);
+                }
+                Err(e) => {
+                    let st = todo[i];
+                    reporter.event(&Event::StepFailed { id: st.id, error: format!("{e:#}") });
+                    if failure.is_none() {
+                        failure = Some(e.context(format!("step {}: {}", st.id, st.description)));
+                    }
+                }
+            }
         }
-        ran += 1;
-        reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
-        report_resync(plan, reporter);
+    });
+    if let Some(e) = failure {
+        reporter.event(&Event::Finish { ok: false, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
+        return Err(e);
     }
     if let Some(kib) = peak_rss_kib() {
         // The Helios64's rescue system lives in 4 GiB of RAM: keep an eye on it.
@@ -176,4 +242,31 @@ fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disks_run_side_by_side_and_mounts_in_order() {
+        let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("layouts/helios64.yaml");
+        let loaded = crate::layout::load_file(&f, &[]).unwrap();
+        let plan = crate::plan::build(&loaded, &crate::plan::Options::default()).unwrap();
+        let todo: Vec<&Step> = plan.steps.iter().collect();
+        let deps = dependencies(&todo);
+        let idx = |d: &str| todo.iter().position(|s| s.description.starts_with(d)).unwrap_or_else(|| panic!("{d}"));
+        let wipe_bay1 = idx("wipe the signatures on disk bay1");
+        let gpt_emmc = idx("write a GPT with 2 partitions on emmc");
+        assert!(deps[wipe_bay1].is_empty(), "bay1 waits for nothing");
+        assert_eq!(deps[gpt_emmc], [idx("wipe the signatures on disk emmc")]);
+        let md = idx("create RAID6 array tank");
+        for b in 1..=5 {
+            assert!(deps[md].contains(&idx(&format!("write a GPT with 1 partition on bay{b}"))));
+        }
+        assert!(!deps[md].contains(&gpt_emmc), "the array does not wait for the eMMC");
+        let srv = idx("mount /dev/md/tank on /mnt/srv");
+        let root = idx("mount /dev/disk/by-path/platform-fe330000.mmc-part2 on /mnt");
+        assert!(deps[srv].contains(&root), "/mnt/srv is mounted after /mnt");
+    }
 }

@@ -81,6 +81,17 @@ impl Drop for Loop {
     }
 }
 
+/// The disks of tests/fixtures/layouts/loop.yaml (a: 1 GiB, b and c: 512 MiB)
+/// and a bystander outside the layout, in `dir`.
+pub fn layout_disks(dir: &Path) -> (Loop, Loop, Loop, Loop) {
+    (
+        Loop::new(dir, "a", 1 << 30),
+        Loop::new(dir, "b", 512 << 20),
+        Loop::new(dir, "c", 512 << 20),
+        Loop::new(dir, "bystander", 64 << 20),
+    )
+}
+
 /// Unmount everything below `root` (deepest first) and close what holds the loops.
 pub fn unmount_all(root: &Path) {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
