@@ -78,6 +78,9 @@ pub enum Command {
         /// With --as-layout: mountpoints below this root are written relative to it.
         #[arg(long, default_value = "/mnt")]
         mount_root: String,
+        /// Print the tools' raw output as captured (JSON), to replay as a test fixture.
+        #[arg(long, conflicts_with_all = ["json", "as_layout"])]
+        raw: bool,
     },
     /// Compare LAYOUT with the live disks: keep / create / change / DESTROY.
     Diff {
@@ -261,8 +264,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             print!("{out}");
             Ok(EXIT_OK)
         }
-        Command::Probe { disks, json, as_layout, mount_root } => {
+        Command::Probe { disks, json, as_layout, mount_root, raw } => {
             let map = disk_map(&disks)?;
+            if raw {
+                let r = crate::exec::collect::collect()?;
+                println!("{}", serde_json::to_string_pretty(&r).expect("serializes"));
+                return Ok(EXIT_OK);
+            }
             let only: Vec<String> = map.iter().map(|(_, d)| d.clone()).collect();
             let obs = crate::exec::collect::observe(&only)?;
             if as_layout {

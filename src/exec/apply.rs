@@ -106,7 +106,8 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
     match &st.action {
         Action::WriteGpt { disk, device } => {
             let t = plan.disks.iter().find(|d| &d.name == disk).and_then(|d| d.table.as_ref()).with_context(|| format!("no table planned for {disk}"))?;
-            gptwrite::write(device, t)
+            gptwrite::write(device, t)?;
+            settle_udev()
         }
         Action::WriteFirmware { device, image, offset, max_size, region, .. } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
@@ -149,16 +150,26 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
             match a {
                 Action::Mkfs { format, devices, .. } => check_fs(&devices[0], format),
                 Action::Mkswap { device } => check_fs(device, "swap"),
-                Action::MdCreate { device, .. } => {
+                Action::MdCreate { device, .. } | Action::MdAssemble { device, .. } => {
                     if !std::path::Path::new(device).exists() {
-                        bail!("{device} does not exist after mdadm --create");
+                        bail!("{device} does not exist after mdadm");
                     }
-                    Ok(())
+                    settle_udev()
                 }
                 _ => Ok(()),
             }
         }
     }
+}
+
+/// Where udev runs, it opens every new block device to probe it, and mkfs's
+/// exclusive open then fails with "busy": wait for udev's queue, but only where
+/// udev exists (rescue systems without it need no settle).
+fn settle_udev() -> Result<()> {
+    if std::path::Path::new("/run/udev/control").exists() {
+        Cmd::of("waiting for udev to finish probing", &["udevadm", "settle", "--timeout=30"]).run()?;
+    }
+    Ok(())
 }
 
 fn read_at(device: &str, offset: u64, n: usize) -> Result<Vec<u8>> {
