@@ -11,7 +11,8 @@ use common::qemu::{self, BootOpts, Guest};
 use std::path::PathBuf;
 
 fn timed(g: &Guest, cmd: &str) -> f64 {
-    let out = g.ssh_ok(&format!("s=$(date +%s.%N); {cmd} > /tmp/bench.log 2>&1 || {{ cat /tmp/bench.log; exit 1; }}; e=$(date +%s.%N); echo \"$e - $s\" | bc 2>/dev/null || awk \"BEGIN {{print $e - $s}}\""));
+    // busybox date has no %N: the guest's uptime has centiseconds.
+    let out = g.ssh_ok(&format!("s=$(cut -d' ' -f1 /proc/uptime); {cmd} > /tmp/bench.log 2>&1 || {{ cat /tmp/bench.log; exit 1; }}; e=$(cut -d' ' -f1 /proc/uptime); awk \"BEGIN {{print $e - $s}}\""));
     out.trim().lines().last().unwrap().parse().expect("seconds")
 }
 
