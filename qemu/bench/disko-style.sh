@@ -19,8 +19,13 @@ sgdisk --align-end --new=1:32768:+1G --change-name=1:disk-emmc-boot --typecode=1
 settle $emmc
 sgdisk --align-end --new=2:0:-0 --change-name=2:disk-emmc-root --typecode=2:8300 $emmc
 settle $emmc
-mkfs.ext4 -F -L NIXOS_BOOT ${emmc}p1
-mkfs.ext4 -F -L NIXOS_ROOT ${emmc}p2
+# NODISCARD=1 gives the baseline nasstrap's -E nodiscard on the SD card, to
+# measure the other differences alone.
+mmc_opts=${NODISCARD:+-E nodiscard}
+# shellcheck disable=SC2086
+mkfs.ext4 -F $mmc_opts -L NIXOS_BOOT ${emmc}p1
+# shellcheck disable=SC2086
+mkfs.ext4 -F $mmc_opts -L NIXOS_ROOT ${emmc}p2
 
 n=1
 members=""
