@@ -309,7 +309,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             })
         }
         Command::Apply { layout: path, disks, allow_destroy, yes, firmware, events, mount_root } => {
-            let (plan, refusals) = diff_live(&path, &disks, &mount_root, firmware)?;
+            let (plan, refusals) = diff_live_activated(&path, &disks, &mount_root, firmware)?;
             refuse(&refusals)?;
             crate::exec::guard::check(&plan, &allow_destroy, yes)?;
             if plan.is_noop() {
@@ -324,7 +324,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(EXIT_OK)
         }
         Command::Mount { layout: path, disks, root, read_only } => {
-            let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
+            let (plan, refusals) = diff_live_activated(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
             let up = plan::diff::bring_up(&plan, read_only).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
             crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
@@ -344,6 +344,45 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Steps that make existing things visible without writing data: assembling
+/// an array that is there, opening a LUKS container that is there.
+fn activation(plan: &plan::Plan) -> plan::Plan {
+    let formatted: Vec<&String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            plan::Action::LuksFormat { name, .. } if s.change == plan::Change::Keep => Some(name),
+            _ => None,
+        })
+        .collect();
+    let steps = plan
+        .steps
+        .iter()
+        .filter(|s| match &s.action {
+            plan::Action::MdAssemble { .. } => s.change != plan::Change::Keep,
+            plan::Action::LuksOpen { name, .. } => s.change != plan::Change::Keep && formatted.contains(&name),
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    plan::Plan { steps, ..plan.clone() }
+}
+
+/// `diff_live`, after bringing up what already exists (arrays, LUKS) so the
+/// diff can see inside it. Used by apply and mount, never by diff (a dry run
+/// changes nothing).
+fn diff_live_activated(path: &std::path::Path, disks: &DiskArgs, mount_root: &str, firmware: bool) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
+    for _ in 0..4 {
+        let (plan, refusals) = diff_live(path, disks, mount_root, firmware)?;
+        let act = activation(&plan);
+        if act.steps.is_empty() || !without_busy(refusals.clone()).is_empty() {
+            return Ok((plan, refusals));
+        }
+        crate::exec::apply::apply(&act, &crate::report::Silent)?;
+    }
+    diff_live(path, disks, mount_root, firmware)
 }
 
 /// Probe the layout's disks and diff the layout against them.

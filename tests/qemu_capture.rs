@@ -27,19 +27,20 @@ fn capture_md_states() {
     g.ssh_ok(&format!("mdadm --create /dev/md/cap --run --level=6 --raid-devices=5 --homehost=any --name=cap {members} 2>/dev/null; sleep 1"));
     let snap = |state: &str| {
         save(&format!("mdstat/{state}-qemu.txt"), &g.ssh_ok("cat /proc/mdstat"));
-        save(&format!("mdadm/detail-raid6-{state}-qemu.txt"), &g.ssh_ok("mdadm --detail --export /dev/md/cap"));
+        save(&format!("mdadm/detail-raid6-{state}-qemu.txt"), &g.ssh_ok("mdadm --detail --export /dev/md127"));
     };
     snap("resync");
-    g.ssh_ok("mdadm --wait /dev/md/cap || true");
+    // Without udev there is no /dev/md/cap link: the array is /dev/md127.
+    g.ssh_ok("mdadm --wait /dev/md127 || true");
     snap("clean");
-    g.ssh_ok("mdadm /dev/md/cap --fail /dev/sde1 --remove /dev/sde1 2>/dev/null");
+    g.ssh_ok("mdadm /dev/md127 --fail /dev/sde1 --remove /dev/sde1 2>/dev/null");
     snap("degraded");
-    g.ssh_ok("mdadm --zero-superblock /dev/sde1; mdadm /dev/md/cap --add /dev/sde1 2>/dev/null; sleep 1");
+    g.ssh_ok("mdadm --zero-superblock /dev/sde1; mdadm /dev/md127 --add /dev/sde1 2>/dev/null; sleep 1");
     snap("recovering");
-    g.ssh_ok("mdadm --wait /dev/md/cap || true; mdadm --stop /dev/md/cap 2>/dev/null");
-    g.ssh_ok("mdadm --assemble /dev/md/cap /dev/sda1 /dev/sdb1 2>/dev/null || true");
+    g.ssh_ok("mdadm --wait /dev/md127 || true; mdadm --stop /dev/md127 2>/dev/null");
+    g.ssh_ok("mdadm --assemble /dev/md127 /dev/sda1 /dev/sdb1 2>/dev/null || true");
     save("mdstat/inactive-qemu.txt", &g.ssh_ok("cat /proc/mdstat"));
-    g.ssh_ok("mdadm --stop /dev/md/cap 2>/dev/null || true");
+    g.ssh_ok("mdadm --stop /dev/md127 2>/dev/null || true");
     g.poweroff().expect("poweroff");
 }
 

@@ -150,11 +150,12 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
             match a {
                 Action::Mkfs { format, devices, .. } => check_fs(&devices[0], format),
                 Action::Mkswap { device } => check_fs(device, "swap"),
-                Action::MdCreate { device, .. } | Action::MdAssemble { device, .. } => {
+                Action::MdCreate { device, name, .. } | Action::MdAssemble { device, name, .. } => {
+                    settle_udev()?;
                     if !std::path::Path::new(device).exists() {
-                        bail!("{device} does not exist after mdadm");
+                        link_md_name(device, name)?;
                     }
-                    settle_udev()
+                    Ok(())
                 }
                 _ => Ok(()),
             }
@@ -170,6 +171,27 @@ fn settle_udev() -> Result<()> {
         Cmd::of("waiting for udev to finish probing", &["udevadm", "settle", "--timeout=30"]).run()?;
     }
     Ok(())
+}
+
+/// Without udev nothing makes `/dev/md/<name>`: find the array's kernel node
+/// in `mdadm --detail --scan` (`ARRAY /dev/md127 … name=host:tank …`) and link it.
+fn link_md_name(device: &str, name: &str) -> Result<()> {
+    let scan = Cmd::of(format!("finding the node of array {name}"), &["mdadm", "--detail", "--scan"]).run()?.stdout;
+    let node = scan.lines().find_map(|l| {
+        let mut w = l.split_whitespace();
+        (w.next() == Some("ARRAY")).then_some(())?;
+        let dev = w.next()?;
+        let has = l.split_whitespace().any(|f| f.strip_prefix("name=").is_some_and(|n| n == name || n.rsplit(':').next() == Some(name)));
+        has.then(|| dev.to_string())
+    });
+    let Some(node) = node else { bail!("{device} does not exist and mdadm --detail --scan does not list array {name}") };
+    if node == device {
+        return Ok(());
+    }
+    let target = std::fs::canonicalize(&node).with_context(|| format!("resolving {node}"))?;
+    let parent = std::path::Path::new(device).parent().expect("/dev/md/<name> has a parent");
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    std::os::unix::fs::symlink(&target, device).with_context(|| format!("linking {device} to {}", target.display()))
 }
 
 fn read_at(device: &str, offset: u64, n: usize) -> Result<Vec<u8>> {

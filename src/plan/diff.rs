@@ -42,6 +42,9 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         disk_verdict.push((dp.device.clone(), table_change, reason, wipe_change));
     }
     let mut created: HashSet<String> = HashSet::new(); // devices (re)made in this run
+    // Arrays that exist but are not running: what they hold is unknown until
+    // apply assembles them and looks again.
+    let mut hidden: HashSet<String> = HashSet::new();
     for st in &mut plan.steps {
         let mut replace: Option<(Action, String)> = None;
         let (change, reason) = match &st.action {
@@ -77,6 +80,7 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
             Action::MdCreate { name, device, members, .. } | Action::MdAssemble { name, device, members } => {
                 let (c, r, assemble) = md_verdict(obs, &kept_parts, &created, name, members);
                 if assemble {
+                    hidden.insert(device.clone());
                     replace = Some((
                         Action::MdAssemble { name: name.clone(), device: device.clone(), members: members.clone() },
                         format!("assemble the existing array {name} from {} devices", members.len()),
@@ -125,6 +129,21 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         };
         st.change = change;
         st.reason = reason;
+        let on_hidden = match &st.action {
+            Action::LuksFormat { device, name, .. } | Action::LuksOpen { device, name, .. } => {
+                let h = hidden.contains(device);
+                if h {
+                    hidden.insert(format!("/dev/mapper/{name}"));
+                }
+                h
+            }
+            Action::Mkfs { devices, .. } => devices.iter().any(|d| hidden.contains(d)),
+            Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => hidden.contains(device),
+            _ => false,
+        };
+        if on_hidden && st.change != Change::Keep {
+            st.reason = Some("not visible until the array is assembled; apply assembles it and looks again".into());
+        }
         if let Some((a, d)) = replace {
             st.action = a;
             st.description = d;
