@@ -19,10 +19,17 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b, c, _bystander) = loopdev::layout_disks(dir.path());
     let root = dir.path().join("mnt");
-    let map = vec![("a".to_string(), a.device.clone()), ("b".into(), b.device.clone()), ("c".into(), c.device.clone())];
+    let map = vec![
+        ("a".to_string(), a.device.clone()),
+        ("b".into(), b.device.clone()),
+        ("c".into(), c.device.clone()),
+    ];
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");
     let loaded = layout::load_file(&file, &map).unwrap();
-    let opts = plan::Options { mount_root: root.display().to_string(), ..Default::default() };
+    let opts = plan::Options {
+        mount_root: root.display().to_string(),
+        ..Default::default()
+    };
     let devices: Vec<String> = map.iter().map(|(_, d)| d.clone()).collect();
 
     let p0 = exec::spawned();
@@ -49,7 +56,16 @@ fn main() {
     runs.sort_by(f64::total_cmp);
     loopdev::unmount_all(&root);
 
-    println!("first apply          {:>7.2} s  ({steps} steps)", first.as_secs_f64());
-    println!("re-run (no-op)       {:>7.2} s  median of 5 (target <= 2 s)", runs[2]);
-    println!("processes: apply {apply_procs} for {steps} steps (+{} over P); the probe of the blank disks {probe_procs}; a no-op re-run {rerun_procs} (lsblk, blkid per block device, btrfs)", apply_procs as i64 - steps as i64);
+    println!(
+        "first apply          {:>7.2} s  ({steps} steps)",
+        first.as_secs_f64()
+    );
+    println!(
+        "re-run (no-op)       {:>7.2} s  median of 5 (target <= 2 s)",
+        runs[2]
+    );
+    println!(
+        "processes: apply {apply_procs} for {steps} steps (+{} over P); the probe of the blank disks {probe_procs}; a no-op re-run {rerun_procs} (lsblk, blkid per block device, btrfs)",
+        apply_procs as i64 - steps as i64
+    );
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 /// A layout of `n` data disks, each GPT → one partition → RAID6 members, plus
 /// an eMMC with firmware regions and /boot, as on a Helios64 with many bays.
 fn generated(n: usize) -> String {
-    let mut s = String::from("board: helios64\ndisk:\n  emmc:\n    device: /dev/mmcblk1\n    expect: { size: 14.6GiB }\n    firmware:\n      - { name: idbloader, offset: 64s, max_size: 4MiB }\n      - { name: u-boot, offset: 16384s, max_size: 8MiB }\n    content:\n      type: gpt\n      partitions:\n        boot: { size: 1GiB, bootable: true, content: { type: filesystem, format: ext4, mountpoint: /boot } }\n        root: { size: 100%, content: { type: filesystem, format: ext4, mountpoint: / } }\n");
+    let mut s = String::from(
+        "board: helios64\ndisk:\n  emmc:\n    device: /dev/mmcblk1\n    expect: { size: 14.6GiB }\n    firmware:\n      - { name: idbloader, offset: 64s, max_size: 4MiB }\n      - { name: u-boot, offset: 16384s, max_size: 8MiB }\n    content:\n      type: gpt\n      partitions:\n        boot: { size: 1GiB, bootable: true, content: { type: filesystem, format: ext4, mountpoint: /boot } }\n        root: { size: 100%, content: { type: filesystem, format: ext4, mountpoint: / } }\n",
+    );
     for i in 0..n {
         s.push_str(&format!("  bay{i}:\n    device: /dev/disk/by-path/bay-{i}\n    expect: {{ size: 4TiB }}\n    content:\n      type: gpt\n      partitions:\n        data: {{ size: 100%, type: FD00, content: {{ type: mdraid, name: tank }} }}\n"));
     }
@@ -39,12 +41,20 @@ fn full(text: &str) {
 }
 
 fn main() {
-    let helios = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts/helios64.yaml")).unwrap();
+    let helios = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/layouts/helios64.yaml"
+    ))
+    .unwrap();
     let base = time(|| {
         black_box(layout::yaml::parse(&helios).unwrap());
     });
     let t = time(|| full(&helios));
-    println!("helios64.yaml        load+validate+plan {:>9.3} ms   {:>6.1}x the YAML parse alone  (target <= 20 ms)", t.as_secs_f64() * 1e3, t.as_secs_f64() / base.as_secs_f64());
+    println!(
+        "helios64.yaml        load+validate+plan {:>9.3} ms   {:>6.1}x the YAML parse alone  (target <= 20 ms)",
+        t.as_secs_f64() * 1e3,
+        t.as_secs_f64() / base.as_secs_f64()
+    );
     let mut per_disk = Vec::new();
     for n in [5usize, 15, 30, 60] {
         let text = generated(n);
@@ -53,7 +63,12 @@ fn main() {
         });
         let t = time(|| full(&text));
         per_disk.push((n, t));
-        println!("generated {n:>2} disks  load+validate+plan {:>9.3} ms   {:>6.1}x the YAML parse alone{}", t.as_secs_f64() * 1e3, t.as_secs_f64() / base.as_secs_f64(), if n == 60 { "  (target <= 200 ms)" } else { "" });
+        println!(
+            "generated {n:>2} disks  load+validate+plan {:>9.3} ms   {:>6.1}x the YAML parse alone{}",
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() / base.as_secs_f64(),
+            if n == 60 { "  (target <= 200 ms)" } else { "" }
+        );
     }
     let (n0, t0) = per_disk[0];
     let (n1, t1) = per_disk[per_disk.len() - 1];

@@ -21,31 +21,65 @@ fn main() {
         eprintln!("SKIP: {why}");
         return;
     }
-    let script = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/qemu/bench/disko-style.sh"));
+    let script = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/qemu/bench/disko-style.sh"
+    ));
     // A 2 GiB SD card: mkfs without -E nodiscard makes QEMU's SD model write
     // every block, so on the default 16 GiB card the baseline takes many minutes.
     let sd_size = 2 * qemu::GIB;
-    let g = Guest::boot(BootOpts { files: vec![(script, "/bench/disko-style.sh".into())], sd_size, ..BootOpts::default() }).expect("boot");
+    let g = Guest::boot(BootOpts {
+        files: vec![(script, "/bench/disko-style.sh".into())],
+        sd_size,
+        ..BootOpts::default()
+    })
+    .expect("boot");
     let baseline = timed(&g, "sh /bench/disko-style.sh");
     g.ssh_ok("umount /mnt/srv /mnt/boot /mnt && mdadm --stop /dev/md/tank");
     g.poweroff().expect("poweroff");
 
-    let script = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/qemu/bench/disko-style.sh"));
-    let g = Guest::boot(BootOpts { files: vec![(script, "/bench/disko-style.sh".into())], sd_size, ..BootOpts::default() }).expect("boot");
+    let script = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/qemu/bench/disko-style.sh"
+    ));
+    let g = Guest::boot(BootOpts {
+        files: vec![(script, "/bench/disko-style.sh".into())],
+        sd_size,
+        ..BootOpts::default()
+    })
+    .expect("boot");
     let baseline_nodiscard = timed(&g, "NODISCARD=1 sh /bench/disko-style.sh");
     g.ssh_ok("umount /mnt/srv /mnt/boot /mnt && mdadm --stop /dev/md/tank");
     g.poweroff().expect("poweroff");
 
-    let g = Guest::boot(BootOpts { sd_size, ..BootOpts::default() }).expect("boot");
-    let ours = timed(&g, "NASSTRAP_NO_PROGRESS=1 nasstrap apply /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map --ignore-expect --events json");
+    let g = Guest::boot(BootOpts {
+        sd_size,
+        ..BootOpts::default()
+    })
+    .expect("boot");
+    let ours = timed(
+        &g,
+        "NASSTRAP_NO_PROGRESS=1 nasstrap apply /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map --ignore-expect --events json",
+    );
     let log = g.ssh_ok("cat /tmp/bench.log");
-    let peak = log.lines().find_map(|l| l.split("peak memory: ").nth(1).map(|s| s.trim_end_matches("\"}").to_string())).unwrap_or_default();
+    let peak = log
+        .lines()
+        .find_map(|l| {
+            l.split("peak memory: ")
+                .nth(1)
+                .map(|s| s.trim_end_matches("\"}").to_string())
+        })
+        .unwrap_or_default();
     g.ssh_ok("NASSTRAP_NO_PROGRESS=1 nasstrap unmount /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map --ignore-expect");
     g.poweroff().expect("poweroff");
 
     println!("(SD card 2 GiB, bays 4 GiB each)");
     println!("disko-style script  {baseline:>7.1} s");
     println!("  same, -E nodiscard {baseline_nodiscard:>6.1} s");
-    println!("nasstrap apply      {ours:>7.1} s   ratio {:.2} (target <= 0.7); {:.2} against the nodiscard baseline", ours / baseline, ours / baseline_nodiscard);
+    println!(
+        "nasstrap apply      {ours:>7.1} s   ratio {:.2} (target <= 0.7); {:.2} against the nodiscard baseline",
+        ours / baseline,
+        ours / baseline_nodiscard
+    );
     println!("nasstrap peak RSS   {peak} (target <= 64 MiB)");
 }

@@ -193,13 +193,17 @@ impl From<anyhow::Error> for Failure {
 pub fn disk_map(a: &DiskArgs) -> Result<Vec<(String, String)>, Failure> {
     let mut out = Vec::new();
     if let Some(f) = &a.disk_map {
-        let text = std::fs::read_to_string(f).map_err(|e| Failure::Usage(format!("reading disk map {}: {e}", f.display())))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Failure::Usage(format!("reading disk map {}: {e}", f.display())))?;
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            out.push(parse_pair(line).map_err(|e| Failure::Usage(format!("{}:{}: {e}", f.display(), i + 1)))?);
+            out.push(
+                parse_pair(line)
+                    .map_err(|e| Failure::Usage(format!("{}:{}: {e}", f.display(), i + 1)))?,
+            );
         }
     }
     for (k, v) in &a.disks {
@@ -209,25 +213,52 @@ pub fn disk_map(a: &DiskArgs) -> Result<Vec<(String, String)>, Failure> {
     Ok(out)
 }
 
-fn facts_args(sizes: &[(String, String)], sectors: &[(String, String)]) -> Result<HashMap<String, DiskFacts>, Failure> {
+fn facts_args(
+    sizes: &[(String, String)],
+    sectors: &[(String, String)],
+) -> Result<HashMap<String, DiskFacts>, Failure> {
     let mut sector_of: HashMap<String, u32> = HashMap::new();
     for (name, n) in sectors {
         match n.as_str() {
             "512" => sector_of.insert(name.clone(), 512),
             "4096" => sector_of.insert(name.clone(), 4096),
-            _ => return Err(Failure::Usage(format!("--sector-size {name}={n}: sectors are 512 or 4096 bytes"))),
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "--sector-size {name}={n}: sectors are 512 or 4096 bytes"
+                )));
+            }
         };
     }
     let mut out = HashMap::new();
     for (name, text) in sizes {
-        let p = size::parse(text).map_err(|e| Failure::Usage(format!("--disk-size {name}={text}: {}\n  hint: {}", e.message, e.hint)))?;
+        let p = size::parse(text).map_err(|e| {
+            Failure::Usage(format!(
+                "--disk-size {name}={text}: {}\n  hint: {}",
+                e.message, e.hint
+            ))
+        })?;
         let sector = sector_of.get(name).copied().unwrap_or(512);
-        let bytes = p.size.bytes(sector as u64, 0).filter(|b| *b > 0).ok_or_else(|| Failure::Usage(format!("--disk-size {name}={text}: give an absolute size")))?;
-        out.insert(name.clone(), DiskFacts { size_bytes: bytes - bytes % sector as u64, sector, source: SizeSource::Flag });
+        let bytes = p
+            .size
+            .bytes(sector as u64, 0)
+            .filter(|b| *b > 0)
+            .ok_or_else(|| {
+                Failure::Usage(format!("--disk-size {name}={text}: give an absolute size"))
+            })?;
+        out.insert(
+            name.clone(),
+            DiskFacts {
+                size_bytes: bytes - bytes % sector as u64,
+                sector,
+                source: SizeSource::Flag,
+            },
+        );
     }
     for (name, sector) in sector_of {
         if !out.contains_key(&name) {
-            return Err(Failure::Usage(format!("--sector-size {name}: also give --disk-size {name}=SIZE")));
+            return Err(Failure::Usage(format!(
+                "--sector-size {name}: also give --disk-size {name}=SIZE"
+            )));
         }
         let _ = sector;
     }
@@ -242,16 +273,33 @@ pub fn load(path: &std::path::Path, map: &[(String, String)]) -> Result<layout::
 /// Run the command; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
-        Command::Plan { layout: path, disks, disk_sizes, sector_sizes, format, firmware, mount_root } => {
+        Command::Plan {
+            layout: path,
+            disks,
+            disk_sizes,
+            sector_sizes,
+            format,
+            firmware,
+            mount_root,
+        } => {
             let map = disk_map(&disks)?;
             let facts = facts_args(&disk_sizes, &sector_sizes)?;
             let loaded = load(&path, &map)?;
             for name in facts.keys() {
                 if !loaded.layout.disks.iter().any(|d| &d.name == name) {
-                    return Err(Failure::Usage(format!("--disk-size {name}: the layout has no disk `{name}`")));
+                    return Err(Failure::Usage(format!(
+                        "--disk-size {name}: the layout has no disk `{name}`"
+                    )));
                 }
             }
-            let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root, facts, firmware, ignore_expect: false };
+            let opts = plan::Options {
+                layout_file: path.display().to_string(),
+                seed: String::new(),
+                mount_root,
+                facts,
+                firmware,
+                ignore_expect: false,
+            };
             let plan = plan::build(&loaded, &opts).map_err(Failure::Layout)?;
             if !loaded.report.diagnostics.is_empty() {
                 eprint!("{}", loaded.report);
@@ -264,7 +312,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             print!("{out}");
             Ok(EXIT_OK)
         }
-        Command::Probe { disks, json, as_layout, mount_root, raw } => {
+        Command::Probe {
+            disks,
+            json,
+            as_layout,
+            mount_root,
+            raw,
+        } => {
             let map = disk_map(&disks)?;
             if raw {
                 let r = crate::exec::collect::collect()?;
@@ -274,15 +328,31 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let only: Vec<String> = map.iter().map(|(_, d)| d.clone()).collect();
             let obs = crate::exec::collect::observe(&only)?;
             if as_layout {
-                print!("{}", crate::probe::describe::as_layout_at(&obs, &map, mount_root.trim_end_matches('/')));
+                print!(
+                    "{}",
+                    crate::probe::describe::as_layout_at(
+                        &obs,
+                        &map,
+                        mount_root.trim_end_matches('/')
+                    )
+                );
             } else if json {
-                println!("{}", serde_json::to_string_pretty(&obs).expect("serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&obs).expect("serializes")
+                );
             } else {
                 print!("{}", crate::probe::describe::text(&obs));
             }
             Ok(EXIT_OK)
         }
-        Command::Diff { layout: path, disks, json, detailed_exitcode, mount_root } => {
+        Command::Diff {
+            layout: path,
+            disks,
+            json,
+            detailed_exitcode,
+            mount_root,
+        } => {
             let (plan, refusals) = diff_live(&path, &disks, &mount_root, false)?;
             if json {
                 print!("{}", plan::render::json(&plan));
@@ -302,13 +372,27 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if fatal {
                 return Ok(EXIT_FAILURE);
             }
-            Ok(match (detailed_exitcode, plan.is_noop(), plan.destructive().next().is_some()) {
-                (false, _, _) | (true, true, _) => EXIT_OK,
-                (true, false, false) => 3,
-                (true, false, true) => 4,
-            })
+            Ok(
+                match (
+                    detailed_exitcode,
+                    plan.is_noop(),
+                    plan.destructive().next().is_some(),
+                ) {
+                    (false, _, _) | (true, true, _) => EXIT_OK,
+                    (true, false, false) => 3,
+                    (true, false, true) => 4,
+                },
+            )
         }
-        Command::Apply { layout: path, disks, allow_destroy, yes, firmware, events, mount_root } => {
+        Command::Apply {
+            layout: path,
+            disks,
+            allow_destroy,
+            yes,
+            firmware,
+            events,
+            mount_root,
+        } => {
             let (plan, refusals) = diff_live_activated(&path, &disks, &mount_root, firmware)?;
             refuse(&refusals)?;
             crate::exec::guard::check(&plan, &allow_destroy, yes)?;
@@ -323,14 +407,24 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             crate::exec::apply::apply(&plan, reporter.as_ref())?;
             Ok(EXIT_OK)
         }
-        Command::Mount { layout: path, disks, root, read_only } => {
+        Command::Mount {
+            layout: path,
+            disks,
+            root,
+            read_only,
+        } => {
             let (plan, refusals) = diff_live_activated(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
-            let up = plan::diff::bring_up(&plan, read_only).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
+            let up = plan::diff::bring_up(&plan, read_only)
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
             crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
             Ok(EXIT_OK)
         }
-        Command::Unmount { layout: path, disks, root } => {
+        Command::Unmount {
+            layout: path,
+            disks,
+            root,
+        } => {
             let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
             let devices: Vec<String> = plan.disks.iter().map(|d| d.device.clone()).collect();
@@ -340,7 +434,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(EXIT_OK)
         }
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&layout::schema::schema()).expect("serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&layout::schema::schema()).expect("serializes")
+            );
             Ok(EXIT_OK)
         }
     }
@@ -362,18 +459,28 @@ fn activation(plan: &plan::Plan) -> plan::Plan {
         .iter()
         .filter(|s| match &s.action {
             plan::Action::MdAssemble { .. } => s.change != plan::Change::Keep,
-            plan::Action::LuksOpen { name, .. } => s.change != plan::Change::Keep && formatted.contains(&name),
+            plan::Action::LuksOpen { name, .. } => {
+                s.change != plan::Change::Keep && formatted.contains(&name)
+            }
             _ => false,
         })
         .cloned()
         .collect();
-    plan::Plan { steps, ..plan.clone() }
+    plan::Plan {
+        steps,
+        ..plan.clone()
+    }
 }
 
 /// `diff_live`, after bringing up what already exists (arrays, LUKS) so the
 /// diff can see inside it. Used by apply and mount, never by diff (a dry run
 /// changes nothing).
-fn diff_live_activated(path: &std::path::Path, disks: &DiskArgs, mount_root: &str, firmware: bool) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
+fn diff_live_activated(
+    path: &std::path::Path,
+    disks: &DiskArgs,
+    mount_root: &str,
+    firmware: bool,
+) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
     for _ in 0..4 {
         let (plan, refusals) = diff_live(path, disks, mount_root, firmware)?;
         let act = activation(&plan);
@@ -386,18 +493,35 @@ fn diff_live_activated(path: &std::path::Path, disks: &DiskArgs, mount_root: &st
 }
 
 /// Probe the layout's disks and diff the layout against them.
-fn diff_live(path: &std::path::Path, disks: &DiskArgs, mount_root: &str, firmware: bool) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
+fn diff_live(
+    path: &std::path::Path,
+    disks: &DiskArgs,
+    mount_root: &str,
+    firmware: bool,
+) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
     let map = disk_map(disks)?;
     let loaded = load(path, &map)?;
     if loaded.report.has_errors() {
         return Err(Failure::Layout(loaded.report));
     }
-    let devices: Vec<String> = loaded.layout.disks.iter().map(|d| d.device.v.clone()).collect();
+    let devices: Vec<String> = loaded
+        .layout
+        .disks
+        .iter()
+        .map(|d| d.device.v.clone())
+        .collect();
     let obs = crate::exec::collect::observe(&devices)?;
     if disks.ignore_expect {
         eprintln!("warning: --ignore-expect: the layout's identity pins are not checked");
     }
-    let opts = plan::Options { layout_file: path.display().to_string(), seed: String::new(), mount_root: mount_root.to_string(), facts: HashMap::new(), firmware, ignore_expect: disks.ignore_expect };
+    let opts = plan::Options {
+        layout_file: path.display().to_string(),
+        seed: String::new(),
+        mount_root: mount_root.to_string(),
+        facts: HashMap::new(),
+        firmware,
+        ignore_expect: disks.ignore_expect,
+    };
     let (plan, refusals) = plan::diff::against(&loaded, &obs, &opts).map_err(Failure::Layout)?;
     if !loaded.report.diagnostics.is_empty() {
         eprint!("{}", loaded.report);
@@ -418,5 +542,8 @@ fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
 /// Mounting and unmounting are what a busy disk is for; only missing or
 /// misidentified disks stop them.
 fn without_busy(refusals: Vec<plan::diff::Refusal>) -> Vec<plan::diff::Refusal> {
-    refusals.into_iter().filter(|r| !r.message.starts_with("busy:")).collect()
+    refusals
+        .into_iter()
+        .filter(|r| !r.message.starts_with("busy:"))
+        .collect()
 }

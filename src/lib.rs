@@ -8,6 +8,6 @@ pub mod cli;
 pub mod exec;
 pub mod layout;
 pub mod plan;
-pub mod progress;
 pub mod probe;
+pub mod progress;
 pub mod report;

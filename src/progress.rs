@@ -16,10 +16,23 @@ pub struct Bars {
 impl Bars {
     /// A bar sized to the plan's steps that will run.
     pub fn new(plan: &Plan) -> Bars {
-        let plain = !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
-        let n = plan.steps.iter().filter(|s| s.change != crate::plan::Change::Keep).count() as u64;
-        let bar = if plain { ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden()) } else { ProgressBar::new(n) };
-        bar.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
+        let plain =
+            !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
+        let n = plan
+            .steps
+            .iter()
+            .filter(|s| s.change != crate::plan::Change::Keep)
+            .count() as u64;
+        let bar = if plain {
+            ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden())
+        } else {
+            ProgressBar::new(n)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
         Bars { bar, plain }
     }
 }
@@ -33,14 +46,20 @@ impl Reporter for Bars {
                 }
                 self.bar.set_message(description.clone());
             }
-            Event::Progress { percent, message, .. } => self.bar.set_message(format!("{message} {percent:.0}%")),
+            Event::Progress {
+                percent, message, ..
+            } => self.bar.set_message(format!("{message} {percent:.0}%")),
             Event::StepDone { .. } => self.bar.inc(1),
             Event::StepFailed { id, error } => {
                 self.bar.abandon();
                 eprintln!("step {id} failed: {error}");
             }
             Event::Note { message } => self.bar.suspend(|| eprintln!("{message}")),
-            Event::Finish { ok, steps_run, seconds } => {
+            Event::Finish {
+                ok,
+                steps_run,
+                seconds,
+            } => {
                 self.bar.finish_and_clear();
                 if *ok {
                     eprintln!("done: {steps_run} steps in {seconds:.1}s");

@@ -13,7 +13,11 @@ pub enum Event {
     /// Step `id` started.
     StepStarted { id: u32, description: String },
     /// Progress within a step (md resync, large writes), 0–100.
-    Progress { id: u32, percent: f32, message: String },
+    Progress {
+        id: u32,
+        percent: f32,
+        message: String,
+    },
     /// Step `id` finished.
     StepDone { id: u32, seconds: f64 },
     /// Step `id` failed; the run stops.
@@ -21,7 +25,11 @@ pub enum Event {
     /// A note for the user.
     Note { message: String },
     /// The run is over.
-    Finish { ok: bool, steps_run: u32, seconds: f64 },
+    Finish {
+        ok: bool,
+        steps_run: u32,
+        seconds: f64,
+    },
 }
 
 /// Receives events; implementations decide how to show them.

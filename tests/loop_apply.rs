@@ -16,13 +16,27 @@ fn from_scratch_apply_builds_every_filesystem() {
     let (a, b, c, bystander) = loopdev::layout_disks(dir.path());
     let before = bystander.checksum();
     let root = dir.path().join("mnt");
-    let map = vec![("a".to_string(), a.device.clone()), ("b".into(), b.device.clone()), ("c".into(), c.device.clone())];
+    let map = vec![
+        ("a".to_string(), a.device.clone()),
+        ("b".into(), b.device.clone()),
+        ("c".into(), c.device.clone()),
+    ];
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");
     let loaded = layout::load_file(&file, &map).unwrap();
-    let mut opts = plan::Options { mount_root: root.display().to_string(), ..Default::default() };
+    let mut opts = plan::Options {
+        mount_root: root.display().to_string(),
+        ..Default::default()
+    };
     for (name, l) in [("a", &a), ("b", &b), ("c", &c)] {
         let size = std::fs::metadata(&l.image).unwrap().len();
-        opts.facts.insert(name.into(), plan::DiskFacts { size_bytes: size, sector: 512, source: plan::SizeSource::Probe });
+        opts.facts.insert(
+            name.into(),
+            plan::DiskFacts {
+                size_bytes: size,
+                sector: 512,
+                source: plan::SizeSource::Probe,
+            },
+        );
     }
     let p = plan::build(&loaded, &opts).unwrap_or_else(|r| panic!("{r}"));
     let rec = report::Recorder::default();
@@ -34,11 +48,31 @@ fn from_scratch_apply_builds_every_filesystem() {
     let ran = result.unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(ran as usize, p.steps.len());
     // About one process per step: subvolume creation takes three (mount, create, umount).
-    assert!(processes <= p.steps.len() + 2 * 3 + 4, "{processes} processes for {} steps", p.steps.len());
+    assert!(
+        processes <= p.steps.len() + 2 * 3 + 4,
+        "{processes} processes for {} steps",
+        p.steps.len()
+    );
     let r = root.display().to_string();
-    for (target, fstype) in [("", "ext4"), ("/var/log", "xfs"), ("/home", "btrfs"), ("/nix", "btrfs"), ("/srv", "btrfs")] {
+    for (target, fstype) in [
+        ("", "ext4"),
+        ("/var/log", "xfs"),
+        ("/home", "btrfs"),
+        ("/nix", "btrfs"),
+        ("/srv", "btrfs"),
+    ] {
         let t = format!("{r}{target}");
-        assert!(mounts.lines().any(|l| { let f: Vec<&str> = l.split(' ').collect(); f[1] == t && f[2] == fstype }), "{t} ({fstype}) not mounted:\n{mounts}");
+        assert!(
+            mounts.lines().any(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                f[1] == t && f[2] == fstype
+            }),
+            "{t} ({fstype}) not mounted:\n{mounts}"
+        );
     }
-    assert_eq!(bystander.checksum(), before, "a loop device outside the layout changed");
+    assert_eq!(
+        bystander.checksum(),
+        before,
+        "a loop device outside the layout changed"
+    );
 }

@@ -15,8 +15,16 @@ struct Run {
 }
 
 fn nasstrap(args: &[&str]) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_nasstrap")).args(args).env("NASSTRAP_NO_PROGRESS", "1").output().unwrap();
-    Run { code: o.status.code().unwrap_or(-1), out: String::from_utf8_lossy(&o.stdout).into(), err: String::from_utf8_lossy(&o.stderr).into() }
+    let o = Command::new(env!("CARGO_BIN_EXE_nasstrap"))
+        .args(args)
+        .env("NASSTRAP_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&o.stdout).into(),
+        err: String::from_utf8_lossy(&o.stderr).into(),
+    }
 }
 
 fn sh(cmd: &str) {
@@ -37,7 +45,11 @@ fn blank_apply_rerun_change_refuse_converge() {
     let root = dir.path().join("mnt");
     let root_s = root.display().to_string();
     let map = dir.path().join("disks.map");
-    std::fs::write(&map, format!("a={}\nb={}\nc={}\n", a.device, b.device, c.device)).unwrap();
+    std::fs::write(
+        &map,
+        format!("a={}\nb={}\nc={}\n", a.device, b.device, c.device),
+    )
+    .unwrap();
     let layout = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");
     let l = layout.to_str().unwrap();
     let m = map.to_str().unwrap();
@@ -68,24 +80,57 @@ fn blank_apply_rerun_change_refuse_converge() {
         let again = run(with("apply", &[]));
         assert_eq!(again.code, 0, "{}{}", again.out, again.err);
         assert!(again.err.contains("no changes"), "{}", again.err);
-        assert_eq!(sums, [&a, &b, &c].iter().map(|l| l.checksum()).collect::<Vec<_>>());
+        assert_eq!(
+            sums,
+            [&a, &b, &c]
+                .iter()
+                .map(|l| l.checksum())
+                .collect::<Vec<_>>()
+        );
 
         // probe --as-layout describes what is there: its diff is empty.
-        let p = nasstrap(&["probe", "--as-layout", "--disk-map", m, "--mount-root", &root_s]);
+        let p = nasstrap(&[
+            "probe",
+            "--as-layout",
+            "--disk-map",
+            m,
+            "--mount-root",
+            &root_s,
+        ]);
         assert_eq!(p.code, 0, "{}", p.err);
         let described = dir.path().join("described.yaml");
         std::fs::write(&described, &p.out).unwrap();
-        let d = nasstrap(&["diff", described.to_str().unwrap(), "--disk-map", m, "--mount-root", &root_s, "--detailed-exitcode"]);
+        let d = nasstrap(&[
+            "diff",
+            described.to_str().unwrap(),
+            "--disk-map",
+            m,
+            "--mount-root",
+            &root_s,
+            "--detailed-exitcode",
+        ]);
         assert_eq!(d.code, 0, "{}\n{}{}", p.out, d.out, d.err);
 
         // A hand-made change: the xfs log partition becomes ext4.
         let logs = format!("{}p3", a.device);
-        sh(&format!("umount {root_s}/var/log && mkfs.ext4 -q -F {logs}"));
+        sh(&format!(
+            "umount {root_s}/var/log && mkfs.ext4 -q -F {logs}"
+        ));
         let d = run(with("diff", &["--detailed-exitcode"]));
         assert_eq!(d.code, 4, "{}{}", d.out, d.err);
-        let changed: Vec<&str> = d.out.lines().filter(|l| l.contains("DESTROY") || l.contains("create")).collect();
+        let changed: Vec<&str> = d
+            .out
+            .lines()
+            .filter(|l| l.contains("DESTROY") || l.contains("create"))
+            .collect();
         assert_eq!(changed.len(), 2, "{}", d.out);
-        assert!(d.out.contains(&format!("DESTROY  make xfs on {logs}")) && d.out.contains(&format!("because {logs} holds ext4 where xfs is planned")), "{}", d.out);
+        assert!(
+            d.out.contains(&format!("DESTROY  make xfs on {logs}"))
+                && d.out
+                    .contains(&format!("because {logs} holds ext4 where xfs is planned")),
+            "{}",
+            d.out
+        );
 
         // Refused while other partitions of the disk are mounted…
         let r = run(with("apply", &["--allow-destroy", "a"]));
@@ -97,7 +142,12 @@ fn blank_apply_rerun_change_refuse_converge() {
         let before = a.checksum();
         let r = run(with("apply", &[]));
         assert_eq!(r.code, 1, "{}", r.err);
-        assert!(r.err.contains("refusing to destroy data on a without --allow-destroy"), "{}", r.err);
+        assert!(
+            r.err
+                .contains("refusing to destroy data on a without --allow-destroy"),
+            "{}",
+            r.err
+        );
         assert_eq!(a.checksum(), before, "a refused apply wrote to the disk");
 
         let ok = run(with("apply", &["--allow-destroy", "a"]));
@@ -106,7 +156,11 @@ fn blank_apply_rerun_change_refuse_converge() {
         assert_eq!(d.code, 0, "{}{}", d.out, d.err);
     }));
     loopdev::unmount_all(&root);
-    assert_eq!(bystander.checksum(), untouched, "a loop device outside the layout changed");
+    assert_eq!(
+        bystander.checksum(),
+        untouched,
+        "a loop device outside the layout changed"
+    );
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

@@ -5,14 +5,22 @@ use nasstrap::layout;
 use nasstrap::plan::{self, Options};
 use std::path::Path;
 
-const LAYOUTS: [&str; 4] = ["helios64", "helios64-luks", "helios64-btrfs", "helios64-zfs"];
+const LAYOUTS: [&str; 4] = [
+    "helios64",
+    "helios64-luks",
+    "helios64-btrfs",
+    "helios64-zfs",
+];
 
 fn plan_of(name: &str) -> plan::Plan {
     let file = format!("layouts/{name}.yaml");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = layout::load_file(&root.join(&file), &[]).unwrap_or_else(|r| panic!("{r}"));
     assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);
-    let opts = Options { layout_file: file, ..Options::default() };
+    let opts = Options {
+        layout_file: file,
+        ..Options::default()
+    };
     plan::build(&loaded, &opts).unwrap_or_else(|r| panic!("{r}"))
 }
 
@@ -39,7 +47,10 @@ fn shipped_layouts_plan_as_sh() {
 
 #[test]
 fn sh_rendering_passes_shellcheck() {
-    let have = std::process::Command::new("shellcheck").arg("--version").output().is_ok();
+    let have = std::process::Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_ok();
     if !have {
         assert!(std::env::var("CI").is_err(), "shellcheck is required in CI");
         eprintln!("SKIP: shellcheck is not installed");
@@ -49,8 +60,16 @@ fn sh_rendering_passes_shellcheck() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join(format!("{name}.sh"));
         std::fs::write(&f, plan::script::sh(&plan_of(name))).unwrap();
-        let out = std::process::Command::new("shellcheck").args(["--shell=sh", "--severity=style"]).arg(&f).output().unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stdout));
+        let out = std::process::Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
@@ -69,9 +88,23 @@ fn plans_scale_to_the_disk_size_given() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("layouts/helios64.yaml");
     let loaded = layout::load_file(&file, &[]).unwrap();
     let mut opts = Options::default();
-    opts.facts.insert("bay1".into(), plan::DiskFacts { size_bytes: 4 << 40, sector: 4096, source: plan::SizeSource::Flag });
+    opts.facts.insert(
+        "bay1".into(),
+        plan::DiskFacts {
+            size_bytes: 4 << 40,
+            sector: 4096,
+            source: plan::SizeSource::Flag,
+        },
+    );
     let p = plan::build(&loaded, &opts).unwrap();
     let t = p.disks[1].table.as_ref().unwrap();
     // 4 KiB sectors: 1 MiB alignment is 256 sectors; the backup GPT takes the last 5 sectors.
-    assert_eq!((t.partitions[0].first_lba, t.partitions[0].last_lba, t.sector), (256, (4u64 << 40) / 4096 - 6, 4096));
+    assert_eq!(
+        (
+            t.partitions[0].first_lba,
+            t.partitions[0].last_lba,
+            t.sector
+        ),
+        (256, (4u64 << 40) / 4096 - 6, 4096)
+    );
 }

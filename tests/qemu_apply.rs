@@ -26,7 +26,9 @@ fn work_with_firmware() -> WorkDir {
 }
 
 fn pattern() -> Vec<u8> {
-    (0..FIRMWARE.end - FIRMWARE.start).map(|i| (i % 251) as u8 ^ 0x5a).collect()
+    (0..FIRMWARE.end - FIRMWARE.start)
+        .map(|i| (i % 251) as u8 ^ 0x5a)
+        .collect()
 }
 
 fn gap(work: &WorkDir) -> Vec<u8> {
@@ -40,24 +42,52 @@ fn gap(work: &WorkDir) -> Vec<u8> {
 /// `nasstrap ARGS` in the guest: (exit code, stdout, stderr).
 fn nasstrap(g: &Guest, args: &str) -> (i32, String, String) {
     let o = g.ssh(&format!("NASSTRAP_NO_PROGRESS=1 nasstrap {args}"));
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
 }
 
 /// Every partition the plan promised, read back from the images with the gpt crate.
 fn check_tables(work: &WorkDir, plan: &serde_json::Value) {
     for d in plan["disks"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
-        let Some(t) = d["table"].as_object() else { continue };
-        let disk = gpt::GptConfig::new().only_valid_headers(true).open(work.image(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(disk.guid().to_string().to_uppercase(), t["disk_guid"].as_str().unwrap(), "{name}");
-        let got: Vec<_> = disk.partitions().iter().filter(|(_, p)| p.is_used()).collect();
+        let Some(t) = d["table"].as_object() else {
+            continue;
+        };
+        let disk = gpt::GptConfig::new()
+            .only_valid_headers(true)
+            .open(work.image(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            disk.guid().to_string().to_uppercase(),
+            t["disk_guid"].as_str().unwrap(),
+            "{name}"
+        );
+        let got: Vec<_> = disk
+            .partitions()
+            .iter()
+            .filter(|(_, p)| p.is_used())
+            .collect();
         let want = t["partitions"].as_array().unwrap();
         assert_eq!(got.len(), want.len(), "{name}");
         for p in want {
             let n = p["number"].as_u64().unwrap() as u32;
             let g = &disk.partitions()[&n];
-            assert_eq!((g.first_lba, g.last_lba), (p["first_lba"].as_u64().unwrap(), p["last_lba"].as_u64().unwrap()), "{name} p{n}");
-            assert_eq!(g.part_type_guid.guid.to_string().to_uppercase(), p["type_guid"].as_str().unwrap(), "{name} p{n}");
+            assert_eq!(
+                (g.first_lba, g.last_lba),
+                (
+                    p["first_lba"].as_u64().unwrap(),
+                    p["last_lba"].as_u64().unwrap()
+                ),
+                "{name} p{n}"
+            );
+            assert_eq!(
+                g.part_type_guid.guid.to_string().to_uppercase(),
+                p["type_guid"].as_str().unwrap(),
+                "{name} p{n}"
+            );
             assert_eq!(g.name, p["label"].as_str().unwrap(), "{name} p{n}");
             assert_eq!(g.flags, p["attributes"].as_u64().unwrap(), "{name} p{n}");
         }
@@ -66,7 +96,11 @@ fn check_tables(work: &WorkDir, plan: &serde_json::Value) {
 
 fn apply_layout(layout: &str, setup: &str) {
     let work = work_with_firmware();
-    let g = Guest::boot(BootOpts { work: Some(work), ..BootOpts::default() }).expect("boot");
+    let g = Guest::boot(BootOpts {
+        work: Some(work),
+        ..BootOpts::default()
+    })
+    .expect("boot");
     if !setup.is_empty() {
         g.ssh_ok(setup);
     }
@@ -81,10 +115,19 @@ fn apply_layout(layout: &str, setup: &str) {
     let (code, out, err) = nasstrap(&g, &format!("apply {l} {MAP} --events json"));
     eprintln!("qemu: apply {layout}: {:.1} s", t.elapsed().as_secs_f64());
     assert_eq!(code, 0, "{out}{err}");
-    let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("a JSON event per line")).collect();
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event per line"))
+        .collect();
     assert_eq!(events.last().unwrap()["event"], "finish");
     assert_eq!(events.last().unwrap()["ok"], true);
-    if let Some(m) = events.iter().find(|e| e["event"] == "note" && e["message"].as_str().unwrap_or("").starts_with("peak memory")) {
+    if let Some(m) = events.iter().find(|e| {
+        e["event"] == "note"
+            && e["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("peak memory")
+    }) {
         eprintln!("qemu: {layout}: {}", m["message"].as_str().unwrap());
     }
 
@@ -98,7 +141,10 @@ fn apply_layout(layout: &str, setup: &str) {
 
     let work = g.poweroff().expect("poweroff");
     check_tables(&work, &plan);
-    assert!(gap(&work) == pattern(), "the first 16 MiB of the SD card changed");
+    assert!(
+        gap(&work) == pattern(),
+        "the first 16 MiB of the SD card changed"
+    );
 }
 
 #[test]
@@ -115,7 +161,10 @@ fn qemu_helios64_luks_on_raid6() {
         return;
     }
     // The passphrase lives in the rescue system's RAM only, never on a disk.
-    apply_layout("helios64-luks.yaml", "mkdir -p /run/nasstrap && umask 077 && printf 'correct horse battery staple\\n' > /run/nasstrap/tank.key");
+    apply_layout(
+        "helios64-luks.yaml",
+        "mkdir -p /run/nasstrap && umask 077 && printf 'correct horse battery staple\\n' > /run/nasstrap/tank.key",
+    );
 }
 
 #[test]
@@ -136,8 +185,14 @@ fn qemu_plan_sh_script_agrees_with_the_engine() {
     g.ssh_ok(&format!("nasstrap plan /layouts/helios64.yaml --disk-map /etc/nasstrap/guest.map {sizes} --format sh > /tmp/plan.sh"));
     let o = g.ssh("sh -eu /tmp/plan.sh");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (code, out, err) = nasstrap(&g, &format!("diff /layouts/helios64.yaml {MAP} --detailed-exitcode"));
-    assert_eq!(code, 0, "the script's result differs from the layout\n{out}{err}");
+    let (code, out, err) = nasstrap(
+        &g,
+        &format!("diff /layouts/helios64.yaml {MAP} --detailed-exitcode"),
+    );
+    assert_eq!(
+        code, 0,
+        "the script's result differs from the layout\n{out}{err}"
+    );
     // A resyncing array keeps the guest from powering off: stop it cleanly.
     let (code, _, err) = nasstrap(&g, &format!("unmount /layouts/helios64.yaml {MAP}"));
     assert_eq!(code, 0, "{err}");
@@ -151,7 +206,9 @@ fn qemu_killed_mid_apply_converges() {
     }
     let g = Guest::boot(BootOpts::default()).expect("boot");
     let l = "/layouts/helios64.yaml";
-    g.ssh_ok(&format!("(NASSTRAP_NO_PROGRESS=1 nasstrap apply {l} {MAP} > /tmp/apply.log 2>&1 &) ; true"));
+    g.ssh_ok(&format!(
+        "(NASSTRAP_NO_PROGRESS=1 nasstrap apply {l} {MAP} > /tmp/apply.log 2>&1 &) ; true"
+    ));
     // Let it get into the middle: tables written, some filesystems made.
     let start = std::time::Instant::now();
     loop {
@@ -162,7 +219,11 @@ fn qemu_killed_mid_apply_converges() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let work = g.kill();
-    let g = Guest::boot(BootOpts { work: Some(work), ..BootOpts::default() }).expect("second boot");
+    let g = Guest::boot(BootOpts {
+        work: Some(work),
+        ..BootOpts::default()
+    })
+    .expect("second boot");
     let (code, out, err) = nasstrap(&g, &format!("diff {l} {MAP}"));
     assert_eq!(code, 0, "{out}{err}");
     eprintln!("qemu: after the kill, the diff says:\n{out}{err}");

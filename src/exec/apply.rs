@@ -23,7 +23,10 @@ pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
                 .filter(|&j| {
                     let t = todo[j];
                     // No disks known (tmpfs, unmount): order it after everything.
-                    s.disks.is_empty() || t.disks.is_empty() || s.disks.iter().any(|d| t.disks.contains(d)) || (mount(s) && mount(t))
+                    s.disks.is_empty()
+                        || t.disks.is_empty()
+                        || s.disks.iter().any(|d| t.disks.contains(d))
+                        || (mount(s) && mount(t))
                 })
                 .collect()
         })
@@ -34,10 +37,16 @@ pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
 /// starting steps at the first failure, which is reported and returned; a
 /// re-run plans only what is left.
 pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
-    let todo: Vec<&Step> = plan.steps.iter().filter(|s| s.change != Change::Keep).collect();
+    let todo: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.change != Change::Keep)
+        .collect();
     let deps = dependencies(&todo);
     let start = Instant::now();
-    reporter.event(&Event::Start { total: todo.len() as u32 });
+    reporter.event(&Event::Start {
+        total: todo.len() as u32,
+    });
     let mut done = vec![false; todo.len()];
     let mut started = vec![false; todo.len()];
     let mut failure: Option<anyhow::Error> = None;
@@ -57,13 +66,19 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
                     started[i] = true;
                     running += 1;
                     let st = todo[i];
-                    reporter.event(&Event::StepStarted { id: st.id, description: st.description.clone() });
+                    reporter.event(&Event::StepStarted {
+                        id: st.id,
+                        description: st.description.clone(),
+                    });
                     let tx = tx.clone();
                     scope.spawn(move || {
                         let t = Instant::now();
                         let r = run_step(plan, st);
                         if r.is_ok() {
-                            reporter.event(&Event::StepDone { id: st.id, seconds: t.elapsed().as_secs_f64() });
+                            reporter.event(&Event::StepDone {
+                                id: st.id,
+                                seconds: t.elapsed().as_secs_f64(),
+                            });
                         }
                         let _ = tx.send((i, r));
                     });
@@ -82,7 +97,10 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
                 }
                 Err(e) => {
                     let st = todo[i];
-                    reporter.event(&Event::StepFailed { id: st.id, error: format!("{e:#}") });
+                    reporter.event(&Event::StepFailed {
+                        id: st.id,
+                        error: format!("{e:#}"),
+                    });
                     if failure.is_none() {
                         failure = Some(e.context(format!("step {}: {}", st.id, st.description)));
                     }
@@ -91,25 +109,53 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
         }
     });
     if let Some(e) = failure {
-        reporter.event(&Event::Finish { ok: false, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
+        reporter.event(&Event::Finish {
+            ok: false,
+            steps_run: ran,
+            seconds: start.elapsed().as_secs_f64(),
+        });
         return Err(e);
     }
     if let Some(kib) = peak_rss_kib() {
         // The Helios64's rescue system lives in 4 GiB of RAM: keep an eye on it.
-        reporter.event(&Event::Note { message: format!("peak memory: {} KiB", kib) });
+        reporter.event(&Event::Note {
+            message: format!("peak memory: {} KiB", kib),
+        });
     }
-    reporter.event(&Event::Finish { ok: true, steps_run: ran, seconds: start.elapsed().as_secs_f64() });
+    reporter.event(&Event::Finish {
+        ok: true,
+        steps_run: ran,
+        seconds: start.elapsed().as_secs_f64(),
+    });
     Ok(ran)
 }
 
 fn run_step(plan: &Plan, st: &Step) -> Result<()> {
+    // These tools open the device exclusively; udev re-probes every device
+    // written to (its inotify watch), and a probe in flight makes them fail
+    // with "busy". Only where udev runs.
+    if matches!(st.action, Action::Mkfs { .. } | Action::Mkswap { .. } | Action::LuksFormat { .. } | Action::MdCreate { .. }) {
+        settle_udev()?;
+    }
     match &st.action {
         Action::WriteGpt { disk, device } => {
-            let t = plan.disks.iter().find(|d| &d.name == disk).and_then(|d| d.table.as_ref()).with_context(|| format!("no table planned for {disk}"))?;
+            let t = plan
+                .disks
+                .iter()
+                .find(|d| &d.name == disk)
+                .and_then(|d| d.table.as_ref())
+                .with_context(|| format!("no table planned for {disk}"))?;
             gptwrite::write(device, t)?;
             settle_udev()
         }
-        Action::WriteFirmware { device, image, offset, max_size, region, .. } => write_firmware(device, image, *offset, *max_size, region),
+        Action::WriteFirmware {
+            device,
+            image,
+            offset,
+            max_size,
+            region,
+            ..
+        } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
         Action::LuksFormat { device, key, .. } | Action::LuksOpen { device, key, .. } => {
             let mut argv = script::commands(&st.action).remove(0);
@@ -117,28 +163,43 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
             if let KeySource::PasswordFile(p) = key {
                 // A passphrase file's trailing newline is not part of the
                 // passphrase someone types at boot; feed it without it.
-                let mut text = std::fs::read(p).with_context(|| format!("reading passwordFile {p}"))?;
+                let mut text =
+                    std::fs::read(p).with_context(|| format!("reading passwordFile {p}"))?;
                 while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     text.pop();
                 }
-                let i = argv.iter().position(|a| a == p).expect("key path is in argv");
+                let i = argv
+                    .iter()
+                    .position(|a| a == p)
+                    .expect("key path is in argv");
                 argv[i] = "-".into();
                 stdin = Some(text);
             }
             if *key == KeySource::Ask {
-                bail!("askPassword needs an interactive passphrase prompt, which apply does not have yet; use passwordFile");
+                bail!(
+                    "askPassword needs an interactive passphrase prompt, which apply does not have yet; use passwordFile"
+                );
             }
             let mut c = Cmd::new(st.description.clone(), &argv);
             c.stdin = stdin;
             c.run()?;
-            if matches!(st.action, Action::LuksFormat { .. }) { check_magic(device, 0, b"LUKS\xba\xbe", "LUKS") } else { Ok(()) }
+            if matches!(st.action, Action::LuksFormat { .. }) {
+                check_magic(device, 0, b"LUKS\xba\xbe", "LUKS")
+            } else {
+                Ok(())
+            }
         }
         Action::Mount { target, .. } => {
-            std::fs::create_dir_all(target).with_context(|| format!("creating mountpoint {target}"))?;
+            std::fs::create_dir_all(target)
+                .with_context(|| format!("creating mountpoint {target}"))?;
             let argv = script::commands(&st.action).remove(1);
             Cmd::new(st.description.clone(), &argv).run()?;
-            let mounts = std::fs::read_to_string("/proc/self/mounts").context("reading /proc/self/mounts")?;
-            if !mounts.lines().any(|l| l.split(' ').nth(1) == Some(target.as_str())) {
+            let mounts = std::fs::read_to_string("/proc/self/mounts")
+                .context("reading /proc/self/mounts")?;
+            if !mounts
+                .lines()
+                .any(|l| l.split(' ').nth(1) == Some(target.as_str()))
+            {
                 bail!("{target} is not in /proc/self/mounts after mounting");
             }
             Ok(())
@@ -148,14 +209,30 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
                 Cmd::new(st.description.clone(), &argv).run()?;
             }
             match a {
-                Action::Mkfs { format, devices, .. } => check_fs(&devices[0], format),
+                Action::Mkfs {
+                    format, devices, ..
+                } => check_fs(&devices[0], format),
                 Action::Mkswap { device } => check_fs(device, "swap"),
                 Action::MdCreate { device, name, .. } | Action::MdAssemble { device, name, .. } => {
                     settle_udev()?;
-                    if !std::path::Path::new(device).exists() {
-                        link_md_name(device, name)?;
+                    // udev makes /dev/md/<name> a moment after the array starts;
+                    // without udev nothing does, and nasstrap links it itself.
+                    let udev = std::path::Path::new("/run/udev/control").exists();
+                    let t = Instant::now();
+                    loop {
+                        if std::path::Path::new(device).exists() {
+                            return Ok(());
+                        }
+                        let last = t.elapsed() > std::time::Duration::from_secs(10);
+                        if !udev || last {
+                            match link_md_name(device, name) {
+                                Ok(()) => return Ok(()),
+                                Err(e) if last => return Err(e),
+                                Err(_) => {}
+                            }
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
                     }
-                    Ok(())
                 }
                 _ => Ok(()),
             }
@@ -168,7 +245,11 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
 /// udev exists (rescue systems without it need no settle).
 fn settle_udev() -> Result<()> {
     if std::path::Path::new("/run/udev/control").exists() {
-        Cmd::of("waiting for udev to finish probing", &["udevadm", "settle", "--timeout=30"]).run()?;
+        Cmd::of(
+            "waiting for udev to finish probing",
+            &["udevadm", "settle", "--timeout=30"],
+        )
+        .run()?;
     }
     Ok(())
 }
@@ -176,29 +257,44 @@ fn settle_udev() -> Result<()> {
 /// Without udev nothing makes `/dev/md/<name>`: find the array's kernel node
 /// in `mdadm --detail --scan` (`ARRAY /dev/md127 … name=host:tank …`) and link it.
 fn link_md_name(device: &str, name: &str) -> Result<()> {
-    let scan = Cmd::of(format!("finding the node of array {name}"), &["mdadm", "--detail", "--scan"]).run()?.stdout;
+    let scan = Cmd::of(
+        format!("finding the node of array {name}"),
+        &["mdadm", "--detail", "--scan"],
+    )
+    .run()?
+    .stdout;
     let node = scan.lines().find_map(|l| {
         let mut w = l.split_whitespace();
         (w.next() == Some("ARRAY")).then_some(())?;
         let dev = w.next()?;
-        let has = l.split_whitespace().any(|f| f.strip_prefix("name=").is_some_and(|n| n == name || n.rsplit(':').next() == Some(name)));
+        let has = l.split_whitespace().any(|f| {
+            f.strip_prefix("name=")
+                .is_some_and(|n| n == name || n.rsplit(':').next() == Some(name))
+        });
         has.then(|| dev.to_string())
     });
-    let Some(node) = node else { bail!("{device} does not exist and mdadm --detail --scan does not list array {name}") };
+    let Some(node) = node else {
+        bail!("{device} does not exist and mdadm --detail --scan does not list array {name}")
+    };
     if node == device {
         return Ok(());
     }
     let target = std::fs::canonicalize(&node).with_context(|| format!("resolving {node}"))?;
-    let parent = std::path::Path::new(device).parent().expect("/dev/md/<name> has a parent");
+    let parent = std::path::Path::new(device)
+        .parent()
+        .expect("/dev/md/<name> has a parent");
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    std::os::unix::fs::symlink(&target, device).with_context(|| format!("linking {device} to {}", target.display()))
+    std::os::unix::fs::symlink(&target, device)
+        .with_context(|| format!("linking {device} to {}", target.display()))
 }
 
 fn read_at(device: &str, offset: u64, n: usize) -> Result<Vec<u8>> {
-    let mut f = std::fs::File::open(device).with_context(|| format!("opening {device} to check it"))?;
+    let mut f =
+        std::fs::File::open(device).with_context(|| format!("opening {device} to check it"))?;
     f.seek(SeekFrom::Start(offset))?;
     let mut buf = vec![0u8; n];
-    f.read_exact(&mut buf).with_context(|| format!("reading {device} at {offset}"))?;
+    f.read_exact(&mut buf)
+        .with_context(|| format!("reading {device} at {offset}"))?;
     Ok(buf)
 }
 
@@ -225,10 +321,26 @@ fn check_fs(device: &str, format: &str) -> Result<()> {
 }
 
 fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
-    let dir = tempfile::Builder::new().prefix("nasstrap-btrfs").tempdir().context("making a scratch mountpoint")?;
+    let dir = tempfile::Builder::new()
+        .prefix("nasstrap-btrfs")
+        .tempdir()
+        .context("making a scratch mountpoint")?;
     let d = dir.path().display().to_string();
-    Cmd::of(format!("mounting {device} to create subvolume {name}"), &["mount", "-t", "btrfs", device, &d]).run()?;
-    let res = Cmd::of(format!("creating btrfs subvolume {name}"), &["btrfs", "subvolume", "create", &format!("{d}/{}", name.trim_start_matches('/'))]).run();
+    Cmd::of(
+        format!("mounting {device} to create subvolume {name}"),
+        &["mount", "-t", "btrfs", device, &d],
+    )
+    .run()?;
+    let res = Cmd::of(
+        format!("creating btrfs subvolume {name}"),
+        &[
+            "btrfs",
+            "subvolume",
+            "create",
+            &format!("{d}/{}", name.trim_start_matches('/')),
+        ],
+    )
+    .run();
     let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
     res?;
     un?;
@@ -239,11 +351,18 @@ fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str
     use std::io::Write;
     let data = std::fs::read(image).with_context(|| format!("reading firmware image {image}"))?;
     if data.len() as u64 > max {
-        bail!("firmware image {image} is {} bytes; region {region} holds {max}", data.len());
+        bail!(
+            "firmware image {image} is {} bytes; region {region} holds {max}",
+            data.len()
+        );
     }
-    let mut f = std::fs::OpenOptions::new().write(true).open(device).with_context(|| format!("opening {device}"))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(device)
+        .with_context(|| format!("opening {device}"))?;
     f.seek(SeekFrom::Start(offset))?;
-    f.write_all(&data).with_context(|| format!("writing {region} to {device}"))?;
+    f.write_all(&data)
+        .with_context(|| format!("writing {region} to {device}"))?;
     f.sync_all()?;
     if read_at(device, offset, data.len())? != data {
         bail!("firmware {region} reads back different from {image}");
@@ -254,19 +373,37 @@ fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str
 /// md arrays this plan creates resync in the background; say how far they are
 /// (one read of /proc/mdstat, no process).
 fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
-    let Ok(text) = std::fs::read_to_string("/proc/mdstat") else { return };
-    let Ok(entries) = crate::probe::mdadm::parse_mdstat(&text) else { return };
+    let Ok(text) = std::fs::read_to_string("/proc/mdstat") else {
+        return;
+    };
+    let Ok(entries) = crate::probe::mdadm::parse_mdstat(&text) else {
+        return;
+    };
     for st in &plan.steps {
-        let Action::MdCreate { name, device, .. } = &st.action else { continue };
+        let Action::MdCreate { name, device, .. } = &st.action else {
+            continue;
+        };
         if st.change == Change::Keep {
             continue;
         }
         // /dev/md/<name> is a link to /dev/mdN, the name mdstat uses.
-        let Some(kname) = std::fs::canonicalize(device).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())) else { continue };
-        if let Some(sync) = entries.iter().find(|e| e.name == kname).and_then(|e| e.sync.as_ref())
+        let Some(kname) = std::fs::canonicalize(device)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        else {
+            continue;
+        };
+        if let Some(sync) = entries
+            .iter()
+            .find(|e| e.name == kname)
+            .and_then(|e| e.sync.as_ref())
             && let Some(percent) = sync.percent
         {
-            reporter.event(&Event::Progress { id: st.id, percent, message: format!("array {name}: {}", sync.action) });
+            reporter.event(&Event::Progress {
+                id: st.id,
+                percent,
+                message: format!("array {name}: {}", sync.action),
+            });
         }
     }
 }
@@ -274,7 +411,10 @@ fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
 /// This process's peak resident set size (VmHWM), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -288,7 +428,11 @@ mod tests {
         let plan = crate::plan::build(&loaded, &crate::plan::Options::default()).unwrap();
         let todo: Vec<&Step> = plan.steps.iter().collect();
         let deps = dependencies(&todo);
-        let idx = |d: &str| todo.iter().position(|s| s.description.starts_with(d)).unwrap_or_else(|| panic!("{d}"));
+        let idx = |d: &str| {
+            todo.iter()
+                .position(|s| s.description.starts_with(d))
+                .unwrap_or_else(|| panic!("{d}"))
+        };
         let wipe_bay1 = idx("wipe the signatures on disk bay1");
         let gpt_emmc = idx("write a GPT with 2 partitions on emmc");
         assert!(deps[wipe_bay1].is_empty(), "bay1 waits for nothing");
@@ -297,7 +441,10 @@ mod tests {
         for b in 1..=5 {
             assert!(deps[md].contains(&idx(&format!("write a GPT with 1 partition on bay{b}"))));
         }
-        assert!(!deps[md].contains(&gpt_emmc), "the array does not wait for the eMMC");
+        assert!(
+            !deps[md].contains(&gpt_emmc),
+            "the array does not wait for the eMMC"
+        );
         let srv = idx("mount /dev/md/tank on /mnt/srv");
         let root = idx("mount /dev/disk/by-path/platform-fe330000.mmc-part2 on /mnt");
         assert!(deps[srv].contains(&root), "/mnt/srv is mounted after /mnt");

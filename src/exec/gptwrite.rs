@@ -11,7 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn lb(sector: u32) -> LogicalBlockSize {
-    if sector == 4096 { LogicalBlockSize::Lb4096 } else { LogicalBlockSize::Lb512 }
+    if sector == 4096 {
+        LogicalBlockSize::Lb4096
+    } else {
+        LogicalBlockSize::Lb512
+    }
 }
 
 fn uuid(s: &str) -> Result<uuid::Uuid> {
@@ -27,18 +31,26 @@ pub fn open_exclusive(device: &str) -> Result<File> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-        if std::fs::metadata(device).map(|m| m.file_type().is_block_device()).unwrap_or(false) {
+        if std::fs::metadata(device)
+            .map(|m| m.file_type().is_block_device())
+            .unwrap_or(false)
+        {
             o.custom_flags(nix::libc::O_EXCL);
         }
     }
-    o.open(device).with_context(|| format!("opening {device} for writing (is it mounted, swap, or part of an array?)"))
+    o.open(device).with_context(|| {
+        format!("opening {device} for writing (is it mounted, swap, or part of an array?)")
+    })
 }
 
 /// Write `t` to `device`: protective MBR, primary and backup GPT. Data inside
 /// the partitions is not touched, so rewriting identical entries keeps them.
 pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
     let mut f = open_exclusive(device)?;
-    let total = f.seek(SeekFrom::End(0)).with_context(|| format!("sizing {device}"))? / t.sector as u64;
+    let total = f
+        .seek(SeekFrom::End(0))
+        .with_context(|| format!("sizing {device}"))?
+        / t.sector as u64;
     gpt::mbr::ProtectiveMBR::with_lb_size(u32::try_from(total - 1).unwrap_or(u32::MAX))
         .overwrite_lba0(&mut f)
         .with_context(|| format!("writing the protective MBR of {device}"))?;
@@ -52,7 +64,10 @@ pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
         parts.insert(
             p.number,
             gpt::partition::Partition {
-                part_type_guid: gpt::partition_types::Type { guid: uuid(&p.type_guid)?, os: gpt::partition_types::OperatingSystem::None },
+                part_type_guid: gpt::partition_types::Type {
+                    guid: uuid(&p.type_guid)?,
+                    os: gpt::partition_types::OperatingSystem::None,
+                },
                 part_guid: uuid(&p.part_guid)?,
                 first_lba: p.first_lba,
                 last_lba: p.last_lba,
@@ -61,8 +76,11 @@ pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
             },
         );
     }
-    disk.update_partitions(parts).with_context(|| format!("laying out the partitions of {device}"))?;
-    let f = disk.write().with_context(|| format!("writing the GPT of {device}"))?;
+    disk.update_partitions(parts)
+        .with_context(|| format!("laying out the partitions of {device}"))?;
+    let f = disk
+        .write()
+        .with_context(|| format!("writing the GPT of {device}"))?;
     f.sync_all().with_context(|| format!("syncing {device}"))?;
     drop(f);
     let numbers: Vec<u32> = t.partitions.iter().map(|p| p.number).collect();
@@ -77,7 +95,9 @@ fn is_block(device: &str) -> bool {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::FileTypeExt;
-        std::fs::metadata(device).map(|m| m.file_type().is_block_device()).unwrap_or(false)
+        std::fs::metadata(device)
+            .map(|m| m.file_type().is_block_device())
+            .unwrap_or(false)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -93,8 +113,16 @@ mod ioctl {
 
 /// The partition numbers the kernel has registered for `device` (sysfs).
 pub fn kernel_partitions(device: &str) -> Vec<u32> {
-    let Ok(real) = std::fs::canonicalize(device) else { return Vec::new() };
-    let Some(name) = real.file_name().and_then(|n| n.to_str()).map(str::to_string) else { return Vec::new() };
+    let Ok(real) = std::fs::canonicalize(device) else {
+        return Vec::new();
+    };
+    let Some(name) = real
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+    else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(format!("/sys/class/block/{name}")) {
         for e in rd.flatten() {
@@ -129,9 +157,16 @@ pub fn reread(device: &str, numbers: &[u32]) -> Result<()> {
         return Ok(());
     }
     // partx --update adds, resizes and removes partitions to match the table.
-    super::Cmd::of(format!("telling the kernel about the new table of {device}"), &["partx", "--update", device]).run()?;
+    super::Cmd::of(
+        format!("telling the kernel about the new table of {device}"),
+        &["partx", "--update", device],
+    )
+    .run()?;
     if kernel_partitions(device) != numbers {
-        bail!("the kernel shows partitions {:?} of {device} after re-reading, the table has {numbers:?}", kernel_partitions(device));
+        bail!(
+            "the kernel shows partitions {:?} of {device} after re-reading, the table has {numbers:?}",
+            kernel_partitions(device)
+        );
     }
     Ok(())
 }
@@ -153,22 +188,47 @@ fn wait_for(path: &str, block: bool) -> Result<()> {
 /// Read the table back and compare it entry by entry with the plan.
 pub fn verify(device: &str, t: &TableGeometry) -> Result<()> {
     let f = File::open(device).with_context(|| format!("opening {device} to check its table"))?;
-    let disk = gpt::GptConfig::new().logical_block_size(lb(t.sector)).only_valid_headers(true).open_from_device(f).with_context(|| format!("reading back the GPT of {device}"))?;
+    let disk = gpt::GptConfig::new()
+        .logical_block_size(lb(t.sector))
+        .only_valid_headers(true)
+        .open_from_device(f)
+        .with_context(|| format!("reading back the GPT of {device}"))?;
     let got = disk.partitions();
     let used: Vec<_> = got.iter().filter(|(_, p)| p.is_used()).collect();
     if used.len() != t.partitions.len() {
-        bail!("read back {} partitions from {device}, planned {}", used.len(), t.partitions.len());
+        bail!(
+            "read back {} partitions from {device}, planned {}",
+            used.len(),
+            t.partitions.len()
+        );
     }
     for p in &t.partitions {
-        let Some(g) = got.get(&p.number) else { bail!("partition {} of {device} is missing after writing", p.number) };
+        let Some(g) = got.get(&p.number) else {
+            bail!(
+                "partition {} of {device} is missing after writing",
+                p.number
+            )
+        };
         let ok = g.first_lba == p.first_lba
             && g.last_lba == p.last_lba
-            && g.part_type_guid.guid.to_string().eq_ignore_ascii_case(&p.type_guid)
+            && g.part_type_guid
+                .guid
+                .to_string()
+                .eq_ignore_ascii_case(&p.type_guid)
             && g.part_guid.to_string().eq_ignore_ascii_case(&p.part_guid)
             && g.name == p.label
             && g.flags == p.attributes;
         if !ok {
-            bail!("partition {} of {device} reads back as {}..{} `{}`, planned {}..{} `{}`", p.number, g.first_lba, g.last_lba, g.name, p.first_lba, p.last_lba, p.label);
+            bail!(
+                "partition {} of {device} reads back as {}..{} `{}`, planned {}..{} `{}`",
+                p.number,
+                g.first_lba,
+                g.last_lba,
+                g.name,
+                p.first_lba,
+                p.last_lba,
+                p.label
+            );
         }
     }
     Ok(())

@@ -38,13 +38,26 @@ pub fn check(plan: &Plan, allow: &[String], yes: bool) -> Result<()> {
         if !interactive {
             bail!(
                 "refusing to destroy data on {} without --allow-destroy:{msg}\nnothing was changed; re-run with --allow-destroy {}",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
         eprintln!("these steps destroy data:{msg}");
         for d in missing {
-            let disk = plan.disks.iter().find(|p| &p.name == d).map(|p| format!("{} ({}, {} bytes)", p.device, d, p.facts.size_bytes)).unwrap_or_else(|| d.clone());
+            let disk = plan
+                .disks
+                .iter()
+                .find(|p| &p.name == d)
+                .map(|p| format!("{} ({}, {} bytes)", p.device, d, p.facts.size_bytes))
+                .unwrap_or_else(|| d.clone());
             eprint!("type `{d}` to destroy what is on {disk}: ");
             std::io::stderr().flush()?;
             let mut answer = String::new();
@@ -54,7 +67,11 @@ pub fn check(plan: &Plan, allow: &[String], yes: bool) -> Result<()> {
             }
         }
     } else if interactive && !yes && plan.steps.iter().any(|s| s.change != Change::Keep) {
-        let n = plan.steps.iter().filter(|s| s.change != Change::Keep).count();
+        let n = plan
+            .steps
+            .iter()
+            .filter(|s| s.change != Change::Keep)
+            .count();
         eprint!("run {n} step{}? [y/N] ", if n == 1 { "" } else { "s" });
         std::io::stderr().flush()?;
         let mut answer = String::new();

@@ -4,9 +4,9 @@
 //! that a plan of P steps spawns about P processes.
 
 pub mod apply;
+pub mod collect;
 pub mod gptwrite;
 pub mod guard;
-pub mod collect;
 
 use anyhow::{Context, Result, bail};
 use std::io::Write;
@@ -45,7 +45,12 @@ pub struct Output {
 impl Cmd {
     /// A command from an argv and a description.
     pub fn new(description: impl Into<String>, argv: &[String]) -> Cmd {
-        Cmd { description: description.into(), program: argv[0].clone(), args: argv[1..].to_vec(), stdin: None }
+        Cmd {
+            description: description.into(),
+            program: argv[0].clone(),
+            args: argv[1..].to_vec(),
+            stdin: None,
+        }
     }
 
     /// A command from string literals.
@@ -56,14 +61,23 @@ impl Cmd {
 
     /// The command line as a shell would show it.
     pub fn line(&self) -> String {
-        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).map(crate::plan::script::quote).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .map(crate::plan::script::quote)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Run it; a non-zero exit is an error naming the command and its stderr tail.
     pub fn run(&self) -> Result<Output> {
         let out = self.output()?;
         if !out.0 {
-            bail!("{} failed: `{}`\n{}", self.description, self.line(), tail(&out.1.stderr));
+            bail!(
+                "{} failed: `{}`\n{}",
+                self.description,
+                self.line(),
+                tail(&out.1.stderr)
+            );
         }
         Ok(out.1)
     }
@@ -73,17 +87,32 @@ impl Cmd {
         SPAWNED.fetch_add(1, Ordering::Relaxed);
         tracing_debug(&self.line());
         let mut c = Command::new(&self.program);
-        c.args(&self.args).stdout(Stdio::piped()).stderr(Stdio::piped()).env("LC_ALL", "C");
-        c.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        let mut child = c.spawn().with_context(|| format!("{}: starting `{}`", self.description, self.program))?;
+        c.args(&self.args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("LC_ALL", "C");
+        c.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = c
+            .spawn()
+            .with_context(|| format!("{}: starting `{}`", self.description, self.program))?;
         if let Some(input) = &self.stdin {
             let mut si = child.stdin.take().expect("piped");
-            si.write_all(input).with_context(|| format!("{}: writing stdin", self.description))?;
+            si.write_all(input)
+                .with_context(|| format!("{}: writing stdin", self.description))?;
         }
-        let out = child.wait_with_output().with_context(|| format!("{}: waiting for `{}`", self.description, self.program))?;
+        let out = child
+            .wait_with_output()
+            .with_context(|| format!("{}: waiting for `{}`", self.description, self.program))?;
         Ok((
             out.status.success(),
-            Output { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() },
+            Output {
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            },
         ))
     }
 }
@@ -98,7 +127,11 @@ fn tracing_debug(line: &str) {
 pub fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(8);
-    lines[start..].iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+    lines[start..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -107,8 +140,16 @@ mod tests {
 
     #[test]
     fn errors_carry_the_command_and_stderr() {
-        let e = Cmd::of("listing a missing dir", &["ls", "/nonexistent-nasstrap"]).run().unwrap_err().to_string();
-        assert!(e.starts_with("listing a missing dir failed: `ls /nonexistent-nasstrap`\n  | ls: cannot access"), "{e}");
+        let e = Cmd::of("listing a missing dir", &["ls", "/nonexistent-nasstrap"])
+            .run()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "listing a missing dir failed: `ls /nonexistent-nasstrap`\n  | ls: cannot access"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -25,18 +25,29 @@ pub struct Obj<'a> {
 
 /// `parent.key`, or `key` at the root.
 pub fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 impl<'a> Obj<'a> {
     /// The value under `key`, if present and not null.
     pub fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v).filter(|v| v.kind != Kind::Null)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+            .filter(|v| v.kind != Kind::Null)
     }
 
     /// The key itself (for its position).
     pub fn key(&self, key: &str) -> Option<&'a Key> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| k)
     }
 
     /// The path of a child.
@@ -57,7 +68,12 @@ impl Ctx {
     /// with `_` are disko's computed internals and are ignored.
     pub fn obj<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Obj<'a>> {
         let Kind::Map(entries) = &node.kind else {
-            self.error(node.pos, path, format!("expected a mapping, found {}", node.describe()), None);
+            self.error(
+                node.pos,
+                path,
+                format!("expected a mapping, found {}", node.describe()),
+                None,
+            );
             return None;
         };
         for (k, _) in entries {
@@ -67,19 +83,36 @@ impl Ctx {
             let hint = did_you_mean(&k.name, allowed)
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("allowed here: {}", allowed.join(", "))));
-            self.error(k.pos, &join(path, &k.name), format!("unknown key `{}`", k.name), hint);
+            self.error(
+                k.pos,
+                &join(path, &k.name),
+                format!("unknown key `{}`", k.name),
+                hint,
+            );
         }
-        Some(Obj { entries, path: path.to_string(), pos: node.pos })
+        Some(Obj {
+            entries,
+            path: path.to_string(),
+            pos: node.pos,
+        })
     }
 
     /// The entries of a mapping used as a named collection (`disk:`, `partitions:`),
     /// without disko's internal `_`-prefixed entries (e.g. the `__root` dataset).
     pub fn named<'a>(&mut self, node: &'a Node, path: &str) -> Vec<&'a (Key, Node)> {
         match &node.kind {
-            Kind::Map(entries) => entries.iter().filter(|(k, _)| !k.name.starts_with('_')).collect(),
+            Kind::Map(entries) => entries
+                .iter()
+                .filter(|(k, _)| !k.name.starts_with('_'))
+                .collect(),
             Kind::Null => Vec::new(),
             _ => {
-                self.error(node.pos, path, format!("expected a mapping of names, found {}", node.describe()), None);
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a mapping of names, found {}", node.describe()),
+                    None,
+                );
                 Vec::new()
             }
         }
@@ -88,9 +121,18 @@ impl Ctx {
     /// A scalar as a string.
     pub fn string(&mut self, node: &Node, path: &str) -> Option<At<String>> {
         match &node.kind {
-            Kind::Scalar { value, .. } => Some(At { v: value.clone(), pos: node.pos, path: path.into() }),
+            Kind::Scalar { value, .. } => Some(At {
+                v: value.clone(),
+                pos: node.pos,
+                path: path.into(),
+            }),
             _ => {
-                self.error(node.pos, path, format!("expected a string, found {}", node.describe()), None);
+                self.error(
+                    node.pos,
+                    path,
+                    format!("expected a string, found {}", node.describe()),
+                    None,
+                );
                 None
             }
         }
@@ -107,7 +149,12 @@ impl Ctx {
         match o.get(key) {
             Some(n) => self.string(n, &o.path_of(key)),
             None => {
-                self.error(o.pos, &o.path, format!("missing `{key}`"), Some(hint.into()));
+                self.error(
+                    o.pos,
+                    &o.path,
+                    format!("missing `{key}`"),
+                    Some(hint.into()),
+                );
                 None
             }
         }
@@ -117,14 +164,25 @@ impl Ctx {
     pub fn boolean(&mut self, o: &Obj, key: &str) -> Option<bool> {
         let n = o.get(key)?;
         match &n.kind {
-            Kind::Scalar { value, quoted: false } if value == "true" => Some(true),
-            Kind::Scalar { value, quoted: false } if value == "false" => Some(false),
+            Kind::Scalar {
+                value,
+                quoted: false,
+            } if value == "true" => Some(true),
+            Kind::Scalar {
+                value,
+                quoted: false,
+            } if value == "false" => Some(false),
             _ => {
                 let found = match &n.kind {
                     Kind::Scalar { value, .. } => format!("`{value}`"),
                     _ => n.describe().to_string(),
                 };
-                self.error(n.pos, &o.path_of(key), format!("expected true or false, found {found}"), None);
+                self.error(
+                    n.pos,
+                    &o.path_of(key),
+                    format!("expected true or false, found {found}"),
+                    None,
+                );
                 None
             }
         }
@@ -136,14 +194,28 @@ impl Ctx {
         let path = o.path_of(key);
         match &n.kind {
             Kind::Scalar { value, .. } => match value.trim().parse::<i64>() {
-                Ok(v) => Some(At { v, pos: n.pos, path }),
+                Ok(v) => Some(At {
+                    v,
+                    pos: n.pos,
+                    path,
+                }),
                 Err(_) => {
-                    self.error(n.pos, &path, format!("expected a whole number, found `{value}`"), None);
+                    self.error(
+                        n.pos,
+                        &path,
+                        format!("expected a whole number, found `{value}`"),
+                        None,
+                    );
                     None
                 }
             },
             _ => {
-                self.error(n.pos, &path, format!("expected a whole number, found {}", n.describe()), None);
+                self.error(
+                    n.pos,
+                    &path,
+                    format!("expected a whole number, found {}", n.describe()),
+                    None,
+                );
                 None
             }
         }
@@ -151,7 +223,9 @@ impl Ctx {
 
     /// An optional list of strings (a single string is accepted as a one-item list).
     pub fn strings(&mut self, o: &Obj, key: &str) -> Vec<String> {
-        let Some(n) = o.get(key) else { return Vec::new() };
+        let Some(n) = o.get(key) else {
+            return Vec::new();
+        };
         let path = o.path_of(key);
         match &n.kind {
             Kind::Seq(items) => items
@@ -161,7 +235,12 @@ impl Ctx {
                 .collect(),
             Kind::Scalar { value, .. } => vec![value.clone()],
             _ => {
-                self.error(n.pos, &path, format!("expected a list of strings, found {}", n.describe()), None);
+                self.error(
+                    n.pos,
+                    &path,
+                    format!("expected a list of strings, found {}", n.describe()),
+                    None,
+                );
                 Vec::new()
             }
         }
@@ -169,7 +248,9 @@ impl Ctx {
 
     /// An optional `name: value` mapping of strings (ZFS properties).
     pub fn props(&mut self, o: &Obj, key: &str) -> Vec<(String, String)> {
-        let Some(n) = o.get(key) else { return Vec::new() };
+        let Some(n) = o.get(key) else {
+            return Vec::new();
+        };
         let path = o.path_of(key);
         let entries = self.named(n, &path);
         let mut out = Vec::new();
@@ -186,7 +267,11 @@ impl Ctx {
         let n = o.get(key)?;
         let s = self.string(n, &o.path_of(key))?;
         match size::parse(&s.v) {
-            Ok(p) => Some(At { v: p, pos: s.pos, path: s.path }),
+            Ok(p) => Some(At {
+                v: p,
+                pos: s.pos,
+                path: s.path,
+            }),
             Err(e) => {
                 self.error(s.pos, &s.path, e.message, Some(e.hint));
                 None
@@ -196,7 +281,11 @@ impl Ctx {
 
     /// An optional size field without its precision.
     pub fn plain_size(&mut self, o: &Obj, key: &str) -> Option<At<Size>> {
-        self.size(o, key).map(|p| At { v: p.v.size, pos: p.pos, path: p.path })
+        self.size(o, key).map(|p| At {
+            v: p.v.size,
+            pos: p.pos,
+            path: p.path,
+        })
     }
 
     /// Refuse a disko hook: hooks are arbitrary shell, which a plan cannot show.
@@ -207,8 +296,12 @@ impl Ctx {
             self.error(
                 n.pos,
                 &o.path_of(key),
-                format!("`{key}` is not supported: hooks run arbitrary shell, which a plan cannot show"),
-                Some("remove the hook and do the step in the NixOS configuration or by hand".into()),
+                format!(
+                    "`{key}` is not supported: hooks run arbitrary shell, which a plan cannot show"
+                ),
+                Some(
+                    "remove the hook and do the step in the NixOS configuration or by hand".into(),
+                ),
             );
         }
     }

@@ -40,12 +40,24 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `pos` concerning `path`.
     pub fn error(pos: Option<Pos>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, pos, path: path.into(), message: message.into(), hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            pos,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// A warning at `pos` concerning `path`.
     pub fn warning(pos: Option<Pos>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, pos, path: path.into(), message: message.into(), hint: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            pos,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// The same diagnostic with a hint.
@@ -93,12 +105,17 @@ pub struct Report {
 impl Report {
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Number of errors.
     pub fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 }
 
@@ -114,16 +131,28 @@ impl fmt::Display for Report {
                 Some(p) => format!("{}:{}:{}", self.file, p.line, p.col),
                 None => self.file.clone(),
             };
-            let path = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
+            let path = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", d.path)
+            };
             writeln!(f, "{sev}: {loc}: {path}{}", d.message)?;
             if let Some(p) = d.pos
                 && let Some(text) = lines.get(p.line as usize - 1)
             {
                 let n = p.line.to_string();
                 // Show tabs as one space so the caret lines up with the column count.
-                let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+                let shown: String = text
+                    .chars()
+                    .map(|c| if c == '\t' { ' ' } else { c })
+                    .collect();
                 writeln!(f, "  {n} | {shown}")?;
-                writeln!(f, "  {} | {}^", " ".repeat(n.len()), " ".repeat(p.col.saturating_sub(1) as usize))?;
+                writeln!(
+                    f,
+                    "  {} | {}^",
+                    " ".repeat(n.len()),
+                    " ".repeat(p.col.saturating_sub(1) as usize)
+                )?;
             }
             if let Some(h) = &d.hint {
                 writeln!(f, "  hint: {h}")?;
@@ -131,7 +160,12 @@ impl fmt::Display for Report {
         }
         let errors = self.error_count();
         if errors > 0 {
-            writeln!(f, "{}: {errors} error{} in the layout", self.file, if errors == 1 { "" } else { "s" })?;
+            writeln!(
+                f,
+                "{}: {errors} error{} in the layout",
+                self.file,
+                if errors == 1 { "" } else { "s" }
+            )?;
         }
         Ok(())
     }
@@ -157,13 +191,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
             }

@@ -8,8 +8,8 @@ pub mod decode;
 pub mod diag;
 pub mod model;
 pub mod parttype;
-pub mod schema;
 mod read;
+pub mod schema;
 pub mod size;
 pub mod validate;
 pub mod yaml;
@@ -42,28 +42,53 @@ pub fn load_file(path: &std::path::Path, map: &DiskMap) -> Result<Loaded, Report
         source: String::new(),
         diagnostics: vec![Diagnostic::error(None, "", msg).with_hint(hint)],
     };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
     if meta.len() as usize > MAX_FILE_BYTES {
-        return Err(fail(format!("the file is {} bytes; layouts are limited to 16 MiB", meta.len()), "is this the right file?"));
+        return Err(fail(
+            format!(
+                "the file is {} bytes; layouts are limited to 16 MiB",
+                meta.len()
+            ),
+            "is this the right file?",
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
-    let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 (byte {})", e.utf8_error().valid_up_to()), "save it as UTF-8"))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(
+            format!(
+                "the file is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+            "save it as UTF-8",
+        )
+    })?;
     load_str(&file, &text, map)
 }
 
 /// Read a layout from text; `file` is only used in messages. `Err` when there
 /// is no model at all (syntax errors, an empty file).
 pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report> {
-    let mut report = Report { file: file.to_string(), source: text.to_string(), diagnostics: Vec::new() };
+    let mut report = Report {
+        file: file.to_string(),
+        source: text.to_string(),
+        diagnostics: Vec::new(),
+    };
     if text.len() > MAX_FILE_BYTES {
-        report.diagnostics.push(Diagnostic::error(None, "", "the layout is larger than 16 MiB"));
+        report.diagnostics.push(Diagnostic::error(
+            None,
+            "",
+            "the layout is larger than 16 MiB",
+        ));
         return Err(report);
     }
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
             report.diagnostics.push(
-                Diagnostic::error(None, "", "the layout is empty").with_hint("start from layouts/helios64.yaml"),
+                Diagnostic::error(None, "", "the layout is empty")
+                    .with_hint("start from layouts/helios64.yaml"),
             );
             return Err(report);
         }
@@ -75,13 +100,27 @@ pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report>
     let mut cx = decode::Ctx::default();
     let layout = read::layout(&mut cx, &root);
     report.diagnostics = cx.diags;
-    let Some(mut layout) = layout else { return Err(report) };
+    let Some(mut layout) = layout else {
+        return Err(report);
+    };
     for (name, device) in map {
         match layout.disks.iter_mut().find(|d| &d.name == name) {
             Some(d) => d.device.v = device.clone(),
             None => report.diagnostics.push(
-                Diagnostic::error(None, format!("--disk {name}"), format!("the layout has no disk `{name}`"))
-                    .with_hint(format!("disks: {}", layout.disks.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "))),
+                Diagnostic::error(
+                    None,
+                    format!("--disk {name}"),
+                    format!("the layout has no disk `{name}`"),
+                )
+                .with_hint(format!(
+                    "disks: {}",
+                    layout
+                        .disks
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             ),
         }
     }
@@ -92,5 +131,7 @@ pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report>
 
 /// File order; whole-file problems first.
 pub fn sort(report: &mut Report) {
-    report.diagnostics.sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
+    report
+        .diagnostics
+        .sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
 }

@@ -77,9 +77,12 @@ const UNITS: &[(&str, u32)] = &[
 /// as sectors and people as bytes.
 pub fn parse(text: &str) -> Result<Parsed, SizeError> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = (&t[..split], t[split..].trim_start());
-    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1 {
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
+    {
         return Err(SizeError {
             message: format!("`{text}` is not a size"),
             hint: "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)"
@@ -89,17 +92,29 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
     let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
     if unit.is_empty() {
         if num.chars().all(|c| c == '0') {
-            return Ok(Parsed { size: Size::Bytes(0), tolerance: 0 });
+            return Ok(Parsed {
+                size: Size::Bytes(0),
+                tolerance: 0,
+            });
         }
         return Err(SizeError {
             message: format!("`{text}` has no unit"),
-            hint: format!("write {num}s for sectors or {num}B for bytes; sgdisk would read a bare number as sectors"),
+            hint: format!(
+                "write {num}s for sectors or {num}B for bytes; sgdisk would read a bare number as sectors"
+            ),
         });
     }
     if unit == "s" || unit == "%" {
         if !frac_part.is_empty() {
             return Err(SizeError {
-                message: format!("`{text}`: {} cannot have a fraction", if unit == "s" { "sectors" } else { "a percentage" }),
+                message: format!(
+                    "`{text}`: {} cannot have a fraction",
+                    if unit == "s" {
+                        "sectors"
+                    } else {
+                        "a percentage"
+                    }
+                ),
                 hint: "use a whole number".into(),
             });
         }
@@ -111,9 +126,15 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
                     hint: "100% means the rest of the disk".into(),
                 });
             }
-            return Ok(Parsed { size: Size::Percent(n as u32), tolerance: 0 });
+            return Ok(Parsed {
+                size: Size::Percent(n as u32),
+                tolerance: 0,
+            });
         }
-        return Ok(Parsed { size: Size::Sectors(n), tolerance: 0 });
+        return Ok(Parsed {
+            size: Size::Sectors(n),
+            tolerance: 0,
+        });
     }
     let Some(&(_, shift)) = UNITS.iter().find(|(u, _)| *u == unit) else {
         return Err(unit_error(text, num, unit));
@@ -121,11 +142,23 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
     // Exact integer arithmetic: value = digits * 2^shift / 10^frac_len.
     let digits: String = format!("{int_part}{frac_part}");
     let mantissa: u128 = digits.parse().map_err(|_| overflow(text))?;
-    let scale = 10u128.checked_pow(frac_part.len() as u32).ok_or_else(|| overflow(text))?;
-    let bytes = mantissa.checked_mul(1u128 << shift).ok_or_else(|| overflow(text))? / scale;
+    let scale = 10u128
+        .checked_pow(frac_part.len() as u32)
+        .ok_or_else(|| overflow(text))?;
+    let bytes = mantissa
+        .checked_mul(1u128 << shift)
+        .ok_or_else(|| overflow(text))?
+        / scale;
     let bytes = u64::try_from(bytes).map_err(|_| overflow(text))?;
-    let tolerance = if frac_part.is_empty() { 0 } else { (((1u128 << shift) / scale) / 2) as u64 };
-    Ok(Parsed { size: Size::Bytes(bytes), tolerance })
+    let tolerance = if frac_part.is_empty() {
+        0
+    } else {
+        (((1u128 << shift) / scale) / 2) as u64
+    };
+    Ok(Parsed {
+        size: Size::Bytes(bytes),
+        tolerance,
+    })
 }
 
 fn overflow(text: &str) -> SizeError {
@@ -145,12 +178,25 @@ fn unit_error(text: &str, num: &str, unit: &str) -> SizeError {
             )
         }
         "K" | "M" | "G" | "T" | "P" | "KIB" | "MIB" | "GIB" | "TIB" | "PIB" => {
-            format!("units are case-sensitive; write {num}{}", if upper.len() == 1 { upper.clone() } else { format!("{}iB", &upper[..1]) })
+            format!(
+                "units are case-sensitive; write {num}{}",
+                if upper.len() == 1 {
+                    upper.clone()
+                } else {
+                    format!("{}iB", &upper[..1])
+                }
+            )
         }
         "S" | "SECTORS" => format!("write {num}s for sectors"),
-        _ => "units: B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB (all binary), s (sectors), % (of the disk)".into(),
+        _ => {
+            "units: B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB (all binary), s (sectors), % (of the disk)"
+                .into()
+        }
     };
-    SizeError { message: format!("`{text}`: unknown unit `{unit}`"), hint }
+    SizeError {
+        message: format!("`{text}`: unknown unit `{unit}`"),
+        hint,
+    }
 }
 
 /// A byte count as a short binary-unit string (`1GiB`, `14.6GiB`, `512B`).
@@ -161,12 +207,16 @@ pub fn human(b: u64) -> String {
         i += 1;
     }
     let unit = 1u64 << (10 * i);
-    if b % unit == 0 {
+    if b.is_multiple_of(unit) {
         format!("{}{}", b / unit, NAMES[i])
     } else {
         let v = b as f64 / unit as f64;
         let s = format!("{v:.2}");
-        format!("{}{}", s.trim_end_matches('0').trim_end_matches('.'), NAMES[i])
+        format!(
+            "{}{}",
+            s.trim_end_matches('0').trim_end_matches('.'),
+            NAMES[i]
+        )
     }
 }
 
@@ -191,26 +241,73 @@ mod tests {
             ("512B", Size::Bytes(512), 0),
         ];
         for (text, size, tol) in cases {
-            assert_eq!(parse(text), Ok(Parsed { size: *size, tolerance: *tol }), "{text}");
+            assert_eq!(
+                parse(text),
+                Ok(Parsed {
+                    size: *size,
+                    tolerance: *tol
+                }),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refused() {
         let cases: &[(&str, &str, &str)] = &[
-            ("10GB", "`10GB`: unknown unit `GB`", "decimal units are not accepted; write 10G or 10GiB (binary: 1G = 1 GiB, as in disko and sgdisk)"),
-            ("10gib", "`10gib`: unknown unit `gib`", "units are case-sensitive; write 10GiB"),
-            ("1000", "`1000` has no unit", "write 1000s for sectors or 1000B for bytes; sgdisk would read a bare number as sectors"),
-            ("big", "`big` is not a size", "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)"),
-            ("99999999999999999999P", "`99999999999999999999P` is too large", "sizes must fit in 64 bits (16 EiB)"),
-            ("20000P", "`20000P` is too large", "sizes must fit in 64 bits (16 EiB)"),
-            ("150%", "`150%` is not a percentage between 1% and 100%", "100% means the rest of the disk"),
-            ("1.5s", "`1.5s`: sectors cannot have a fraction", "use a whole number"),
-            ("1..5G", "`1..5G` is not a size", "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)"),
+            (
+                "10GB",
+                "`10GB`: unknown unit `GB`",
+                "decimal units are not accepted; write 10G or 10GiB (binary: 1G = 1 GiB, as in disko and sgdisk)",
+            ),
+            (
+                "10gib",
+                "`10gib`: unknown unit `gib`",
+                "units are case-sensitive; write 10GiB",
+            ),
+            (
+                "1000",
+                "`1000` has no unit",
+                "write 1000s for sectors or 1000B for bytes; sgdisk would read a bare number as sectors",
+            ),
+            (
+                "big",
+                "`big` is not a size",
+                "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)",
+            ),
+            (
+                "99999999999999999999P",
+                "`99999999999999999999P` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "20000P",
+                "`20000P` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "150%",
+                "`150%` is not a percentage between 1% and 100%",
+                "100% means the rest of the disk",
+            ),
+            (
+                "1.5s",
+                "`1.5s`: sectors cannot have a fraction",
+                "use a whole number",
+            ),
+            (
+                "1..5G",
+                "`1..5G` is not a size",
+                "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)",
+            ),
         ];
         for (text, msg, hint) in cases {
             let e = parse(text).unwrap_err();
-            assert_eq!((e.message.as_str(), e.hint.as_str()), (*msg, *hint), "{text}");
+            assert_eq!(
+                (e.message.as_str(), e.hint.as_str()),
+                (*msg, *hint),
+                "{text}"
+            );
         }
     }
 

@@ -63,7 +63,10 @@ impl Walk<'_> {
         }
         for p in &l.zpools {
             for ds in &p.datasets {
-                if let DatasetKind::ZfsVolume { content: Some(c), .. } = &ds.kind {
+                if let DatasetKind::ZfsVolume {
+                    content: Some(c), ..
+                } = &ds.kind
+                {
                     push(&mut items, Holder::Zvol(p, ds), c);
                 }
             }
@@ -104,20 +107,37 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if l.disks.is_empty() {
         out.push(
-            Diagnostic::error(Some(Pos { line: 1, col: 1 }), "disk", "the layout declares no disks")
-                .with_hint("add a `disk:` section; see layouts/helios64.yaml"),
+            Diagnostic::error(
+                Some(Pos { line: 1, col: 1 }),
+                "disk",
+                "the layout declares no disks",
+            )
+            .with_hint("add a `disk:` section; see layouts/helios64.yaml"),
         );
     }
     let mut devices: HashMap<&str, &Disk> = HashMap::new();
     for d in &l.disks {
         if let Some(first) = devices.insert(d.device.v.as_str(), d) {
             out.push(
-                Diagnostic::error(Some(d.device.pos), &d.device.path, format!("device `{}` is also disk `{}`", d.device.v, first.name))
-                    .with_hint("each disk needs its own device; check the by-path names or --disk mappings"),
+                Diagnostic::error(
+                    Some(d.device.pos),
+                    &d.device.path,
+                    format!("device `{}` is also disk `{}`", d.device.v, first.name),
+                )
+                .with_hint(
+                    "each disk needs its own device; check the by-path names or --disk mappings",
+                ),
             );
         }
         if !d.device.v.starts_with('/') {
-            out.push(Diagnostic::error(Some(d.device.pos), &d.device.path, format!("device `{}` is not an absolute path", d.device.v)).with_hint("e.g. /dev/sda or /dev/disk/by-path/…"));
+            out.push(
+                Diagnostic::error(
+                    Some(d.device.pos),
+                    &d.device.path,
+                    format!("device `{}` is not an absolute path", d.device.v),
+                )
+                .with_hint("e.g. /dev/sda or /dev/disk/by-path/…"),
+            );
         }
     }
 
@@ -129,25 +149,45 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
     let mut check_mount = |out: &mut Vec<Diagnostic>, mp: &At<String>| {
         if !mp.v.starts_with('/') {
             out.push(
-                Diagnostic::error(Some(mp.pos), &mp.path, format!("mountpoint `{}` is not absolute", mp.v))
-                    .with_hint(format!("write /{}", mp.v.trim_start_matches("./"))),
+                Diagnostic::error(
+                    Some(mp.pos),
+                    &mp.path,
+                    format!("mountpoint `{}` is not absolute", mp.v),
+                )
+                .with_hint(format!("write /{}", mp.v.trim_start_matches("./"))),
             );
             return;
         }
         let norm = normalize(&mp.v);
         if let Some(first) = mounts.get(&norm) {
             out.push(
-                Diagnostic::error(Some(mp.pos), &mp.path, format!("mountpoint `{}` is also used by {}", mp.v, first.path))
-                    .with_hint(format!("first used at line {}", first.pos.line)),
+                Diagnostic::error(
+                    Some(mp.pos),
+                    &mp.path,
+                    format!("mountpoint `{}` is also used by {}", mp.v, first.path),
+                )
+                .with_hint(format!("first used at line {}", first.pos.line)),
             );
         } else {
-            mounts.insert(norm, MountUse { pos: mp.pos, path: mp.path.clone() });
+            mounts.insert(
+                norm,
+                MountUse {
+                    pos: mp.pos,
+                    path: mp.path.clone(),
+                },
+            );
         }
     };
     for (holder, c) in &walk.items {
         match c {
-            Content::Mdraid(m) => md_members.entry(m.name.v.as_str()).or_default().push(&m.name),
-            Content::Zfs(z) => zfs_members.entry(z.pool.v.as_str()).or_default().push(&z.pool),
+            Content::Mdraid(m) => md_members
+                .entry(m.name.v.as_str())
+                .or_default()
+                .push(&m.name),
+            Content::Zfs(z) => zfs_members
+                .entry(z.pool.v.as_str())
+                .or_default()
+                .push(&z.pool),
             Content::Filesystem(f) => {
                 if let Some(mp) = &f.mountpoint {
                     check_mount(&mut out, mp);
@@ -165,19 +205,39 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
             }
             Content::Luks(lk) => {
                 if let Some(first) = mappers.insert(lk.name.v.as_str(), &lk.name) {
-                    out.push(Diagnostic::error(Some(lk.name.pos), &lk.name.path, format!("LUKS name `{}` is also used at line {}", lk.name.v, first.pos.line)));
+                    out.push(Diagnostic::error(
+                        Some(lk.name.pos),
+                        &lk.name.path,
+                        format!(
+                            "LUKS name `{}` is also used at line {}",
+                            lk.name.v, first.pos.line
+                        ),
+                    ));
                 }
                 if lk.password_file.is_none() && lk.key_file.is_none() && !lk.ask_password {
                     out.push(
-                        Diagnostic::error(Some(lk.name.pos), &lk.name.path, format!("LUKS volume `{}` has no key", lk.name.v))
-                            .with_hint("set passwordFile, settings.keyFile, or askPassword: true"),
+                        Diagnostic::error(
+                            Some(lk.name.pos),
+                            &lk.name.path,
+                            format!("LUKS volume `{}` has no key", lk.name.v),
+                        )
+                        .with_hint("set passwordFile, settings.keyFile, or askPassword: true"),
                     );
                 }
             }
             Content::Gpt(_) => {
                 if !matches!(holder, Holder::Disk(_)) {
                     let (pos, path) = holder_site(holder);
-                    out.push(Diagnostic::error(Some(pos), path, "a GPT inside an md array, LUKS volume or zvol is not supported yet").with_hint("partition the disks and build one array per partition set instead"));
+                    out.push(
+                        Diagnostic::error(
+                            Some(pos),
+                            path,
+                            "a GPT inside an md array, LUKS volume or zvol is not supported yet",
+                        )
+                        .with_hint(
+                            "partition the disks and build one array per partition set instead",
+                        ),
+                    );
                 }
             }
             Content::Swap(_) => {}
@@ -188,26 +248,58 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
         let need = md_min_members(a.level.v);
         if members.is_empty() {
             out.push(
-                Diagnostic::error(Some(a.site.pos), &a.site.path, format!("array `{}` has no members", a.name))
-                    .with_hint(format!("give partitions `content: {{ type: mdraid, name: {} }}`", a.name)),
+                Diagnostic::error(
+                    Some(a.site.pos),
+                    &a.site.path,
+                    format!("array `{}` has no members", a.name),
+                )
+                .with_hint(format!(
+                    "give partitions `content: {{ type: mdraid, name: {} }}`",
+                    a.name
+                )),
             );
         } else if members.len() < need {
             out.push(
-                Diagnostic::error(Some(a.level.pos), &a.level.path, format!("RAID{} needs at least {need} members, `{}` has {}", a.level.v, a.name, members.len()))
-                    .with_hint("add members or choose another level"),
+                Diagnostic::error(
+                    Some(a.level.pos),
+                    &a.level.path,
+                    format!(
+                        "RAID{} needs at least {need} members, `{}` has {}",
+                        a.level.v,
+                        a.name,
+                        members.len()
+                    ),
+                )
+                .with_hint("add members or choose another level"),
             );
         }
         if let Some(Content::Mdraid(_) | Content::Zfs(_)) = &a.content {
-            out.push(Diagnostic::error(Some(a.site.pos), &a.site.path, "an md array cannot be a member of another array or pool").with_hint("it holds a filesystem, LUKS, btrfs or swap"));
+            out.push(
+                Diagnostic::error(
+                    Some(a.site.pos),
+                    &a.site.path,
+                    "an md array cannot be a member of another array or pool",
+                )
+                .with_hint("it holds a filesystem, LUKS, btrfs or swap"),
+            );
         }
     }
     for (name, refs) in md_members {
         for r in refs {
             out.push(
                 Diagnostic::error(Some(r.pos), &r.path, format!("no md array named `{name}`"))
-                    .with_hint(super::diag::did_you_mean(name, &l.mdadm.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("declare it under `mdadm: {{ {name}: {{ level: 1, content: ... }} }}`"))),
+                    .with_hint(
+                    super::diag::did_you_mean(
+                        name,
+                        &l.mdadm.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+                    )
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "declare it under `mdadm: {{ {name}: {{ level: 1, content: ... }} }}`"
+                        )
+                    }),
+                ),
             );
         }
     }
@@ -216,24 +308,48 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
         let need = zpool_min_members(p.mode.v);
         if members.is_empty() {
             out.push(
-                Diagnostic::error(Some(p.site.pos), &p.site.path, format!("pool `{}` has no members", p.name))
-                    .with_hint(format!("give partitions `content: {{ type: zfs, pool: {} }}`", p.name)),
+                Diagnostic::error(
+                    Some(p.site.pos),
+                    &p.site.path,
+                    format!("pool `{}` has no members", p.name),
+                )
+                .with_hint(format!(
+                    "give partitions `content: {{ type: zfs, pool: {} }}`",
+                    p.name
+                )),
             );
         } else if members.len() < need {
-            out.push(Diagnostic::error(Some(p.mode.pos), &p.mode.path, format!("{:?} needs at least {need} devices, `{}` has {}", p.mode.v, p.name, members.len()).to_lowercase()));
+            out.push(Diagnostic::error(
+                Some(p.mode.pos),
+                &p.mode.path,
+                format!(
+                    "{:?} needs at least {need} devices, `{}` has {}",
+                    p.mode.v,
+                    p.name,
+                    members.len()
+                )
+                .to_lowercase(),
+            ));
         }
         if let Some(mp) = &p.mountpoint {
             check_mount(&mut out, mp);
         }
         for ds in &p.datasets {
-            if let DatasetKind::ZfsFs { mountpoint: Some(mp), .. } = &ds.kind {
+            if let DatasetKind::ZfsFs {
+                mountpoint: Some(mp),
+                ..
+            } = &ds.kind
+            {
                 check_mount(&mut out, mp);
             }
         }
     }
     for (name, refs) in zfs_members {
         for r in refs {
-            out.push(Diagnostic::error(Some(r.pos), &r.path, format!("no zpool named `{name}`")).with_hint(format!("declare it under `zpool: {{ {name}: … }}`")));
+            out.push(
+                Diagnostic::error(Some(r.pos), &r.path, format!("no zpool named `{name}`"))
+                    .with_hint(format!("declare it under `zpool: {{ {name}: … }}`")),
+            );
         }
     }
     for n in &l.nodev {
@@ -259,7 +375,11 @@ fn holder_site(h: &Holder) -> (Pos, String) {
 /// `/srv/` and `/srv` are the same mountpoint.
 fn normalize(p: &str) -> String {
     let t = p.trim_end_matches('/');
-    if t.is_empty() { "/".into() } else { t.to_string() }
+    if t.is_empty() {
+        "/".into()
+    } else {
+        t.to_string()
+    }
 }
 
 /// The Helios64's U-Boot reads /boot through distro boot: ext2/3/4 or FAT on a
@@ -275,8 +395,15 @@ fn helios64(_l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
             Holder::Partition(_, p) => {
                 if f.format.v == FsFormat::Xfs || f.format.v == FsFormat::Btrfs {
                     out.push(
-                        Diagnostic::error(Some(f.format.pos), &f.format.path, format!("U-Boot on the Helios64 cannot read /boot on {}", f.format.v.as_str()))
-                            .with_hint("use ext4 or vfat for /boot"),
+                        Diagnostic::error(
+                            Some(f.format.pos),
+                            &f.format.path,
+                            format!(
+                                "U-Boot on the Helios64 cannot read /boot on {}",
+                                f.format.v.as_str()
+                            ),
+                        )
+                        .with_hint("use ext4 or vfat for /boot"),
                     );
                 }
                 if !p.bootable {
@@ -289,8 +416,14 @@ fn helios64(_l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
             _ => {
                 let (pos, path) = holder_site(holder);
                 out.push(
-                    Diagnostic::error(Some(pos), path, "U-Boot on the Helios64 reads /boot only from a plain partition")
-                        .with_hint("put /boot on a partition of the eMMC or SD card, not on RAID, LUKS or ZFS"),
+                    Diagnostic::error(
+                        Some(pos),
+                        path,
+                        "U-Boot on the Helios64 reads /boot only from a plain partition",
+                    )
+                    .with_hint(
+                        "put /boot on a partition of the eMMC or SD card, not on RAID, LUKS or ZFS",
+                    ),
                 );
             }
         }
@@ -316,7 +449,18 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
         for a in &b.extra_args {
             let Some(label) = a.strip_prefix("/dev/disk/by-partlabel/") else {
                 if a.starts_with("/dev/") && !l.disks.iter().any(|d| &d.device.v == a) {
-                    out.push(Diagnostic::error(Some(pos), &path, format!("btrfs extraArgs name `{a}`, which is not a device of this layout")).with_hint("name other members as /dev/disk/by-partlabel/disk-<disk>-<partition>"));
+                    out.push(
+                        Diagnostic::error(
+                            Some(pos),
+                            &path,
+                            format!(
+                                "btrfs extraArgs name `{a}`, which is not a device of this layout"
+                            ),
+                        )
+                        .with_hint(
+                            "name other members as /dev/disk/by-partlabel/disk-<disk>-<partition>",
+                        ),
+                    );
                 }
                 continue;
             };

@@ -58,12 +58,25 @@ impl Node {
 }
 
 fn pos_of(m: &saphyr_parser::Marker) -> Pos {
-    Pos { line: m.line() as u32, col: m.col() as u32 + 1 }
+    Pos {
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+    }
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, pos: Pos, anchor: usize },
-    Map { entries: Vec<(Key, Node)>, pending: Option<Key>, pos: Pos, anchor: usize, seen: HashMap<String, Pos> },
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        pending: Option<Key>,
+        pos: Pos,
+        anchor: usize,
+        seen: HashMap<String, Pos>,
+    },
 }
 
 /// Parse `src` into a tree. `Ok(None)` means the file holds no document at all.
@@ -99,31 +112,66 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    diags.push(Diagnostic::error(Some(pos), "", format!("nesting deeper than {MAX_DEPTH} levels")));
+                    diags.push(Diagnostic::error(
+                        Some(pos),
+                        "",
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                     return Err(diags);
                 }
                 if matches!(event, Event::SequenceStart(..)) {
-                    stack.push(Frame::Seq { items: Vec::new(), pos, anchor });
+                    stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        pos,
+                        anchor,
+                    });
                 } else {
-                    stack.push(Frame::Map { entries: Vec::new(), pending: None, pos, anchor, seen: HashMap::new() });
+                    stack.push(Frame::Map {
+                        entries: Vec::new(),
+                        pending: None,
+                        pos,
+                        anchor,
+                        seen: HashMap::new(),
+                    });
                 }
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => Some((Node { kind: Kind::Seq(items), pos }, anchor)),
+                Some(Frame::Seq { items, pos, anchor }) => Some((
+                    Node {
+                        kind: Kind::Seq(items),
+                        pos,
+                    },
+                    anchor,
+                )),
                 _ => unreachable!("the parser balances sequence events"),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, pos, anchor, .. }) => Some((Node { kind: Kind::Map(entries), pos }, anchor)),
+                Some(Frame::Map {
+                    entries,
+                    pos,
+                    anchor,
+                    ..
+                }) => Some((
+                    Node {
+                        kind: Kind::Map(entries),
+                        pos,
+                    },
+                    anchor,
+                )),
                 _ => unreachable!("the parser balances mapping events"),
             },
             Event::Scalar(value, style, anchor, _tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
-                let kind = if !quoted && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
-                    Kind::Null
-                } else {
-                    Kind::Scalar { value: value.into_owned(), quoted }
-                };
+                let kind =
+                    if !quoted && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                        Kind::Null
+                    } else {
+                        Kind::Scalar {
+                            value: value.into_owned(),
+                            quoted,
+                        }
+                    };
                 Some((Node { kind, pos }, anchor))
             }
             Event::Alias(id) => match anchors.get(&id) {
@@ -131,24 +179,38 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     nodes += count(n);
                     if nodes > MAX_NODES {
                         diags.push(
-                            Diagnostic::error(Some(pos), "", "aliases expand to more than a million nodes")
-                                .with_hint("a layout never needs this; is the file a YAML bomb?"),
+                            Diagnostic::error(
+                                Some(pos),
+                                "",
+                                "aliases expand to more than a million nodes",
+                            )
+                            .with_hint("a layout never needs this; is the file a YAML bomb?"),
                         );
                         return Err(diags);
                     }
                     Some((Node { pos, ..n.clone() }, 0))
                 }
                 None => {
-                    diags.push(Diagnostic::error(Some(pos), "", "alias to an unknown anchor"));
+                    diags.push(Diagnostic::error(
+                        Some(pos),
+                        "",
+                        "alias to an unknown anchor",
+                    ));
                     return Err(diags);
                 }
             },
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
         };
-        let Some((node, anchor)) = finished else { continue };
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
         nodes += 1;
         if nodes > MAX_NODES {
-            diags.push(Diagnostic::error(Some(pos), "", "the document has more than a million nodes"));
+            diags.push(Diagnostic::error(
+                Some(pos),
+                "",
+                "the document has more than a million nodes",
+            ));
             return Err(diags);
         }
         if anchor != 0 {
@@ -157,17 +219,29 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending, seen, .. }) => match pending.take() {
+            Some(Frame::Map {
+                entries,
+                pending,
+                seen,
+                ..
+            }) => match pending.take() {
                 None => {
                     let name = match &node.kind {
                         Kind::Scalar { value, .. } => value.clone(),
                         Kind::Null => String::new(),
                         _ => {
-                            diags.push(Diagnostic::error(Some(node.pos), "", "mapping keys must be plain names"));
+                            diags.push(Diagnostic::error(
+                                Some(node.pos),
+                                "",
+                                "mapping keys must be plain names",
+                            ));
                             "?".to_string()
                         }
                     };
-                    *pending = Some(Key { name, pos: node.pos });
+                    *pending = Some(Key {
+                        name,
+                        pos: node.pos,
+                    });
                 }
                 Some(key) => {
                     if let Some(first) = seen.get(&key.name) {
@@ -187,7 +261,11 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             },
         }
     }
-    if diags.is_empty() { Ok(root) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(root)
+    } else {
+        Err(diags)
+    }
 }
 
 fn count(n: &Node) -> usize {
@@ -217,7 +295,11 @@ mod tests {
     use super::*;
 
     fn err(src: &str) -> Vec<String> {
-        parse(src).unwrap_err().iter().map(|d| d.to_string()).collect()
+        parse(src)
+            .unwrap_err()
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
     }
 
     #[test]
@@ -225,11 +307,21 @@ mod tests {
         let n = parse("a:\n  b: [1, \"x\"]\n  c: ~\n").unwrap().unwrap();
         let Kind::Map(e) = &n.kind else { panic!() };
         assert_eq!(e[0].0.name, "a");
-        let Kind::Map(inner) = &e[0].1.kind else { panic!() };
+        let Kind::Map(inner) = &e[0].1.kind else {
+            panic!()
+        };
         assert_eq!(inner[0].0.pos, Pos { line: 2, col: 3 });
         assert_eq!(inner[1].1.kind, Kind::Null);
-        let Kind::Seq(items) = &inner[0].1.kind else { panic!() };
-        assert_eq!(items[1].kind, Kind::Scalar { value: "x".into(), quoted: true });
+        let Kind::Seq(items) = &inner[0].1.kind else {
+            panic!()
+        };
+        assert_eq!(
+            items[1].kind,
+            Kind::Scalar {
+                value: "x".into(),
+                quoted: true
+            }
+        );
         assert_eq!(items[1].pos, Pos { line: 2, col: 10 });
     }
 
@@ -243,7 +335,9 @@ mod tests {
     fn duplicate_keys_are_errors() {
         assert_eq!(
             err("disk:\n  sda: {}\n  sda: {}\n"),
-            ["3:3: duplicate key `sda`\n  hint: first defined at line 2; YAML would silently keep only the last one"]
+            [
+                "3:3: duplicate key `sda`\n  hint: first defined at line 2; YAML would silently keep only the last one"
+            ]
         );
     }
 
@@ -251,10 +345,22 @@ mod tests {
     fn syntax_errors_have_positions() {
         assert_eq!(
             err("a:\n\tb: 1\n"),
-            ["2:2: yaml syntax: tabs disallowed within this context (block indentation)\n  hint: indent with spaces; YAML does not allow tabs for indentation"]
+            [
+                "2:2: yaml syntax: tabs disallowed within this context (block indentation)\n  hint: indent with spaces; YAML does not allow tabs for indentation"
+            ]
         );
-        assert_eq!(err("a: [1, 2\n"), ["2:1: yaml syntax: while parsing a flow sequence, expected ',' or ']'\n  hint: a `[` or `{` is not closed"]);
-        assert_eq!(err("a: *nope\n"), ["1:4: yaml syntax: while parsing node, found unknown anchor\n  hint: define the anchor (`&name`) before the alias (`*name`) uses it"]);
+        assert_eq!(
+            err("a: [1, 2\n"),
+            [
+                "2:1: yaml syntax: while parsing a flow sequence, expected ',' or ']'\n  hint: a `[` or `{` is not closed"
+            ]
+        );
+        assert_eq!(
+            err("a: *nope\n"),
+            [
+                "1:4: yaml syntax: while parsing node, found unknown anchor\n  hint: define the anchor (`&name`) before the alias (`*name`) uses it"
+            ]
+        );
     }
 
     #[test]

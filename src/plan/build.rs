@@ -34,23 +34,41 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
     if let Some(s) = &d.expect.size
         && let Size::Bytes(b) = s.v.size
     {
-        return DiskFacts { size_bytes: b - b % 512, sector: 512, source: SizeSource::Expect };
+        return DiskFacts {
+            size_bytes: b - b % 512,
+            sector: 512,
+            source: SizeSource::Expect,
+        };
     }
     // Unknown: a nominal 2 TiB, or more if the fixed partitions need it.
     let fixed: u64 = match &d.content {
         Some(Content::Gpt(g)) => g
             .partitions
             .iter()
-            .filter_map(|p| p.size.as_ref().and_then(|s| if let Size::Bytes(b) = s.v { Some(b) } else { None }))
+            .filter_map(|p| {
+                p.size.as_ref().and_then(|s| {
+                    if let Size::Bytes(b) = s.v {
+                        Some(b)
+                    } else {
+                        None
+                    }
+                })
+            })
             .sum(),
         _ => 0,
     };
     let need = (fixed + (32 << 20) + (1 << 30)).next_multiple_of(1 << 30);
-    DiskFacts { size_bytes: ASSUMED_DISK_BYTES.max(need), sector: 512, source: SizeSource::Assumed }
+    DiskFacts {
+        size_bytes: ASSUMED_DISK_BYTES.max(need),
+        sector: 512,
+        source: SizeSource::Assumed,
+    }
 }
 
 fn holds_boot(d: &Disk) -> bool {
-    let Some(Content::Gpt(g)) = &d.content else { return false };
+    let Some(Content::Gpt(g)) = &d.content else {
+        return false;
+    };
     g.partitions.iter().any(|p| {
         p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v.trim_end_matches('/') == "/boot"))
     })
@@ -76,12 +94,23 @@ impl Builder<'_> {
     fn push(&mut self, change: Change, subject: &str, description: String, action: Action) {
         let id = self.steps.len() as u32 + 1;
         let disks = self.owners_of(&action);
-        self.steps.push(Step { id, change, subject: subject.to_string(), description, reason: None, disks, action });
+        self.steps.push(Step {
+            id,
+            change,
+            subject: subject.to_string(),
+            description,
+            reason: None,
+            disks,
+            action,
+        });
     }
 
     /// Record that `dev` lives on the disks of `from` (one or more devices).
     fn own(&mut self, dev: &str, from: &[String]) {
-        let mut v: Vec<String> = from.iter().flat_map(|f| self.owners.get(f).cloned().unwrap_or_default()).collect();
+        let mut v: Vec<String> = from
+            .iter()
+            .flat_map(|f| self.owners.get(f).cloned().unwrap_or_default())
+            .collect();
         v.sort();
         v.dedup();
         self.owners.insert(dev.to_string(), v);
@@ -89,15 +118,26 @@ impl Builder<'_> {
 
     fn owners_of(&self, a: &Action) -> Vec<String> {
         let devs: Vec<&String> = match a {
-            Action::WipeSignatures { device } | Action::WriteGpt { device, .. } | Action::WriteFirmware { device, .. } | Action::Mkswap { device } | Action::BtrfsSubvolume { device, .. } => vec![device],
-            Action::MdAssemble { members, .. } | Action::MdCreate { members, .. } => members.iter().collect(),
+            Action::WipeSignatures { device }
+            | Action::WriteGpt { device, .. }
+            | Action::WriteFirmware { device, .. }
+            | Action::Mkswap { device }
+            | Action::BtrfsSubvolume { device, .. } => vec![device],
+            Action::MdAssemble { members, .. } | Action::MdCreate { members, .. } => {
+                members.iter().collect()
+            }
             Action::LuksFormat { device, .. } | Action::LuksOpen { device, .. } => vec![device],
-            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => devices.iter().collect(),
+            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
+                devices.iter().collect()
+            }
             Action::ZfsCreate { name, .. } => vec![name],
             Action::Mount { source, .. } => vec![source],
             Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
         };
-        let mut v: Vec<String> = devs.iter().flat_map(|d| self.owners.get(*d).cloned().unwrap_or_default()).collect();
+        let mut v: Vec<String> = devs
+            .iter()
+            .flat_map(|d| self.owners.get(*d).cloned().unwrap_or_default())
+            .collect();
         v.sort();
         v.dedup();
         v
@@ -105,30 +145,57 @@ impl Builder<'_> {
 
     fn mount(&mut self, mp: &Option<At<String>>, source: &str, fstype: &str, options: &[String]) {
         if let Some(m) = mp {
-            self.mounts.push((m.v.clone(), source.to_string(), fstype.to_string(), options.to_vec()));
+            self.mounts.push((
+                m.v.clone(),
+                source.to_string(),
+                fstype.to_string(),
+                options.to_vec(),
+            ));
         }
     }
 
     /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
-    fn content<'c>(&mut self, subject: &str, dev: &str, c: &'c Content, out: &mut VecDeque<(String, String, &'c Content)>) {
+    fn content<'c>(
+        &mut self,
+        subject: &str,
+        dev: &str,
+        c: &'c Content,
+        out: &mut VecDeque<(String, String, &'c Content)>,
+    ) {
         match c {
             Content::Gpt(_) => {}
             Content::Filesystem(f) => {
                 let mut args = f.extra_args.clone();
                 if is_mmc(dev) {
                     match f.format.v {
-                        FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args.splice(0..0, ["-E".to_string(), "nodiscard".to_string()]).for_each(drop),
+                        FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args
+                            .splice(0..0, ["-E".to_string(), "nodiscard".to_string()])
+                            .for_each(drop),
                         FsFormat::Xfs => args.insert(0, "-K".into()),
                         FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
                         FsFormat::Vfat => {}
                     }
                 }
                 let fmt = f.format.v.as_str();
-                self.push(Change::Create, subject, format!("make {fmt} on {dev}"), Action::Mkfs { format: fmt.into(), devices: vec![dev.into()], extra_args: args });
+                self.push(
+                    Change::Create,
+                    subject,
+                    format!("make {fmt} on {dev}"),
+                    Action::Mkfs {
+                        format: fmt.into(),
+                        devices: vec![dev.into()],
+                        extra_args: args,
+                    },
+                );
                 self.mount(&f.mountpoint, dev, fmt, &f.mount_options);
             }
             Content::Swap(_) => {
-                self.push(Change::Create, subject, format!("make swap on {dev}"), Action::Mkswap { device: dev.into() });
+                self.push(
+                    Change::Create,
+                    subject,
+                    format!("make swap on {dev}"),
+                    Action::Mkswap { device: dev.into() },
+                );
             }
             Content::Luks(l) => {
                 let key = if let Some(p) = &l.password_file {
@@ -140,8 +207,29 @@ impl Builder<'_> {
                 };
                 let name = l.name.v.clone();
                 self.own(&format!("/dev/mapper/{name}"), &[dev.to_string()]);
-                self.push(Change::Create, &name, format!("format LUKS2 `{name}` on {dev}"), Action::LuksFormat { device: dev.into(), name: name.clone(), key: key.clone(), extra_args: l.extra_format_args.clone() });
-                self.push(Change::Create, &name, format!("open LUKS `{name}` as /dev/mapper/{name}"), Action::LuksOpen { device: dev.into(), name: name.clone(), key, allow_discards: l.allow_discards, extra_args: l.extra_open_args.clone() });
+                self.push(
+                    Change::Create,
+                    &name,
+                    format!("format LUKS2 `{name}` on {dev}"),
+                    Action::LuksFormat {
+                        device: dev.into(),
+                        name: name.clone(),
+                        key: key.clone(),
+                        extra_args: l.extra_format_args.clone(),
+                    },
+                );
+                self.push(
+                    Change::Create,
+                    &name,
+                    format!("open LUKS `{name}` as /dev/mapper/{name}"),
+                    Action::LuksOpen {
+                        device: dev.into(),
+                        name: name.clone(),
+                        key,
+                        allow_discards: l.allow_discards,
+                        extra_args: l.extra_open_args.clone(),
+                    },
+                );
                 if let Some(inner) = &l.content {
                     out.push_back((name.clone(), format!("/dev/mapper/{name}"), inner));
                 }
@@ -159,10 +247,31 @@ impl Builder<'_> {
                 if is_mmc(dev) {
                     args.insert(0, "--nodiscard".into());
                 }
-                let desc = if devices.len() > 1 { format!("make btrfs on {}", devices.join(" + ")) } else { format!("make btrfs on {dev}") };
-                self.push(Change::Create, subject, desc, Action::Mkfs { format: "btrfs".into(), devices, extra_args: args });
+                let desc = if devices.len() > 1 {
+                    format!("make btrfs on {}", devices.join(" + "))
+                } else {
+                    format!("make btrfs on {dev}")
+                };
+                self.push(
+                    Change::Create,
+                    subject,
+                    desc,
+                    Action::Mkfs {
+                        format: "btrfs".into(),
+                        devices,
+                        extra_args: args,
+                    },
+                );
                 for s in &b.subvolumes {
-                    self.push(Change::Create, subject, format!("create btrfs subvolume {} on {dev}", s.name), Action::BtrfsSubvolume { device: dev.into(), name: s.name.clone() });
+                    self.push(
+                        Change::Create,
+                        subject,
+                        format!("create btrfs subvolume {} on {dev}", s.name),
+                        Action::BtrfsSubvolume {
+                            device: dev.into(),
+                            name: s.name.clone(),
+                        },
+                    );
                 }
                 self.mount(&b.mountpoint, dev, "btrfs", &b.mount_options);
                 for s in &b.subvolumes {
@@ -171,7 +280,9 @@ impl Builder<'_> {
                     self.mount(&s.mountpoint, dev, "btrfs", &opts);
                 }
             }
-            Content::Mdraid(_) | Content::Zfs(_) => unreachable!("members are gathered by the caller"),
+            Content::Mdraid(_) | Content::Zfs(_) => {
+                unreachable!("members are gathered by the caller")
+            }
         }
     }
 }
@@ -197,15 +308,22 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         // geometry would only produce follow-on errors.
         return None;
     }
-    let mount_root = if opts.mount_root.is_empty() { "/mnt".to_string() } else { opts.mount_root.trim_end_matches('/').to_string() };
+    let mount_root = if opts.mount_root.is_empty() {
+        "/mnt".to_string()
+    } else {
+        opts.mount_root.trim_end_matches('/').to_string()
+    };
     let mut disks = Vec::new();
     let mut aliases = HashMap::new();
     for d in &l.disks {
         let facts = facts_for(d, opts.facts.get(&d.name));
-        let boot_medium = l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
+        let boot_medium =
+            l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
         let firmware = geometry::regions(d, &facts, diags);
         let table = match &d.content {
-            Some(Content::Gpt(g)) => geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, diags),
+            Some(Content::Gpt(g)) => {
+                geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, diags)
+            }
             _ => None,
         };
         if let Some(t) = &table {
@@ -216,17 +334,31 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
             }
         }
         aliases.insert(d.device.v.clone(), d.device.v.clone());
-        disks.push(DiskPlan { name: d.name.clone(), device: d.device.v.clone(), facts, boot_medium, table, firmware });
+        disks.push(DiskPlan {
+            name: d.name.clone(),
+            device: d.device.v.clone(),
+            facts,
+            boot_medium,
+            table,
+            firmware,
+        });
     }
     if !diags.is_empty() || loaded.report.has_errors() {
         return None;
     }
-    let mut b = Builder { steps: Vec::new(), owners: HashMap::new(), mounts: Vec::new(), layout: l, aliases };
+    let mut b = Builder {
+        steps: Vec::new(),
+        owners: HashMap::new(),
+        mounts: Vec::new(),
+        layout: l,
+        aliases,
+    };
     for (d, dp) in l.disks.iter().zip(&disks) {
         b.owners.insert(d.device.v.clone(), vec![d.name.clone()]);
         if let Some(t) = &dp.table {
             for p in &t.partitions {
-                b.owners.insert(partition_path(&d.device.v, p.number), vec![d.name.clone()]);
+                b.owners
+                    .insert(partition_path(&d.device.v, p.number), vec![d.name.clone()]);
             }
         }
     }
@@ -237,16 +369,51 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         if d.content.is_none() {
             continue;
         }
-        b.push(Change::Destroy, &d.name, format!("wipe the signatures on disk {} ({})", d.name, d.device.v), Action::WipeSignatures { device: d.device.v.clone() });
+        b.push(
+            Change::Destroy,
+            &d.name,
+            format!("wipe the signatures on disk {} ({})", d.name, d.device.v),
+            Action::WipeSignatures {
+                device: d.device.v.clone(),
+            },
+        );
         if let Some(t) = &dp.table {
-            b.push(Change::Create, &d.name, format!("write a GPT with {} partition{} on {}", t.partitions.len(), if t.partitions.len() == 1 { "" } else { "s" }, d.name), Action::WriteGpt { disk: d.name.clone(), device: d.device.v.clone() });
+            b.push(
+                Change::Create,
+                &d.name,
+                format!(
+                    "write a GPT with {} partition{} on {}",
+                    t.partitions.len(),
+                    if t.partitions.len() == 1 { "" } else { "s" },
+                    d.name
+                ),
+                Action::WriteGpt {
+                    disk: d.name.clone(),
+                    device: d.device.v.clone(),
+                },
+            );
         }
     }
     if opts.firmware {
         for (d, dp) in l.disks.iter().zip(&disks) {
             for r in &dp.firmware {
                 if let Some(img) = &r.image {
-                    b.push(Change::Destroy, &d.name, format!("write firmware {} at byte {} of {}", r.name, r.offset, d.name), Action::WriteFirmware { disk: d.name.clone(), device: d.device.v.clone(), region: r.name.clone(), image: img.clone(), offset: r.offset, max_size: r.max_size });
+                    b.push(
+                        Change::Destroy,
+                        &d.name,
+                        format!(
+                            "write firmware {} at byte {} of {}",
+                            r.name, r.offset, d.name
+                        ),
+                        Action::WriteFirmware {
+                            disk: d.name.clone(),
+                            device: d.device.v.clone(),
+                            region: r.name.clone(),
+                            image: img.clone(),
+                            offset: r.offset,
+                            max_size: r.max_size,
+                        },
+                    );
                 }
             }
         }
@@ -255,7 +422,12 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         if let Some(t) = &dp.table {
             for p in &t.partitions {
                 let dev = partition_path(&d.device.v, p.number);
-                b.push(Change::Create, &p.label, format!("clear old signatures on new partition {dev}"), Action::WipeSignatures { device: dev });
+                b.push(
+                    Change::Create,
+                    &p.label,
+                    format!("clear old signatures on new partition {dev}"),
+                    Action::WipeSignatures { device: dev },
+                );
             }
         }
     }
@@ -278,9 +450,17 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         match (&d.content, &dp.table) {
             (Some(Content::Gpt(g)), Some(t)) => {
                 for pg in &t.partitions {
-                    let p = g.partitions.iter().find(|p| p.name == pg.name).expect("planned from these partitions");
+                    let p = g
+                        .partitions
+                        .iter()
+                        .find(|p| p.name == pg.name)
+                        .expect("planned from these partitions");
                     if let Some(c) = &p.content {
-                        queue.push_back((pg.label.clone(), partition_path(&d.device.v, pg.number), c));
+                        queue.push_back((
+                            pg.label.clone(),
+                            partition_path(&d.device.v, pg.number),
+                            c,
+                        ));
                     }
                 }
             }
@@ -302,7 +482,23 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     let members = v.clone();
                     let device = format!("/dev/md/{name}");
                     b.own(&device, &members);
-                    b.push(Change::Create, name, format!("create RAID{} array {name} from {} devices", a.level.v, members.len()), Action::MdCreate { name: name.into(), device: device.clone(), level: a.level.v, metadata: a.metadata.clone(), members, extra_args: a.extra_args.clone() });
+                    b.push(
+                        Change::Create,
+                        name,
+                        format!(
+                            "create RAID{} array {name} from {} devices",
+                            a.level.v,
+                            members.len()
+                        ),
+                        Action::MdCreate {
+                            name: name.into(),
+                            device: device.clone(),
+                            level: a.level.v,
+                            metadata: a.metadata.clone(),
+                            members,
+                            extra_args: a.extra_args.clone(),
+                        },
+                    );
                     if let Some(inner) = &a.content {
                         queue.push_back((name.to_string(), device, inner));
                     }
@@ -324,7 +520,23 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                         ZMode::Raidz2 => "raidz2",
                         ZMode::Raidz3 => "raidz3",
                     };
-                    b.push(Change::Create, name, format!("create ZFS pool {name} ({}) from {} devices", if vdev.is_empty() { "stripe" } else { vdev }, devices.len()), Action::ZpoolCreate { name: name.into(), vdev: vdev.into(), devices, options: p.options.clone(), root_fs_options: p.root_fs_options.clone(), altroot: b_root(&mount_root) });
+                    b.push(
+                        Change::Create,
+                        name,
+                        format!(
+                            "create ZFS pool {name} ({}) from {} devices",
+                            if vdev.is_empty() { "stripe" } else { vdev },
+                            devices.len()
+                        ),
+                        Action::ZpoolCreate {
+                            name: name.into(),
+                            vdev: vdev.into(),
+                            devices,
+                            options: p.options.clone(),
+                            root_fs_options: p.root_fs_options.clone(),
+                            altroot: b_root(&mount_root),
+                        },
+                    );
                     if p.mountpoint.is_some() {
                         b.mount(&p.mountpoint, name, "zfs", &with_zfsutil(&p.mount_options));
                     }
@@ -334,16 +546,42 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     for d in ds {
                         let full = format!("{name}/{}", d.name);
                         match &d.kind {
-                            DatasetKind::ZfsFs { mountpoint, mount_options, options } => {
+                            DatasetKind::ZfsFs {
+                                mountpoint,
+                                mount_options,
+                                options,
+                            } => {
                                 b.own(&full, &[name.to_string()]);
-                                b.push(Change::Create, &full, format!("create ZFS dataset {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: None });
+                                b.push(
+                                    Change::Create,
+                                    &full,
+                                    format!("create ZFS dataset {full}"),
+                                    Action::ZfsCreate {
+                                        name: full.clone(),
+                                        options: options.clone(),
+                                        volume_size: None,
+                                    },
+                                );
                                 b.mount(mountpoint, &full, "zfs", &with_zfsutil(mount_options));
                             }
-                            DatasetKind::ZfsVolume { size, options, content } => {
+                            DatasetKind::ZfsVolume {
+                                size,
+                                options,
+                                content,
+                            } => {
                                 let bytes = size.v.bytes(512, 0).unwrap_or(0);
                                 b.own(&full, &[name.to_string()]);
                                 b.own(&format!("/dev/zvol/{full}"), &[name.to_string()]);
-                                b.push(Change::Create, &full, format!("create ZFS volume {full}"), Action::ZfsCreate { name: full.clone(), options: options.clone(), volume_size: Some(bytes) });
+                                b.push(
+                                    Change::Create,
+                                    &full,
+                                    format!("create ZFS volume {full}"),
+                                    Action::ZfsCreate {
+                                        name: full.clone(),
+                                        options: options.clone(),
+                                        volume_size: Some(bytes),
+                                    },
+                                );
                                 if let Some(c) = content {
                                     queue.push_back((full.clone(), format!("/dev/zvol/{full}"), c));
                                 }
@@ -360,18 +598,44 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         }
     }
     for n in &l.nodev {
-        b.mounts.push((n.mountpoint.v.clone(), n.device.clone(), n.fs_type.clone(), n.mount_options.clone()));
+        b.mounts.push((
+            n.mountpoint.v.clone(),
+            n.device.clone(),
+            n.fs_type.clone(),
+            n.mount_options.clone(),
+        ));
     }
 
     // 3. Mounts, parents first.
     let mut mounts = std::mem::take(&mut b.mounts);
     mounts.sort_by(|a, c| depth(&a.0).cmp(&depth(&c.0)).then(a.0.cmp(&c.0)));
     for (mp, source, fstype, options) in mounts {
-        let target = if mp == "/" { mount_root.clone() } else { format!("{mount_root}{}", mp.trim_end_matches('/')) };
-        b.push(Change::Create, &mp, format!("mount {source} on {target}"), Action::Mount { source, target, fstype, options });
+        let target = if mp == "/" {
+            mount_root.clone()
+        } else {
+            format!("{mount_root}{}", mp.trim_end_matches('/'))
+        };
+        b.push(
+            Change::Create,
+            &mp,
+            format!("mount {source} on {target}"),
+            Action::Mount {
+                source,
+                target,
+                fstype,
+                options,
+            },
+        );
     }
     let _ = b.layout;
-    Some(Plan { version: super::JSON_VERSION, layout: opts.layout_file.clone(), board: l.board, mount_root, disks, steps: b.steps })
+    Some(Plan {
+        version: super::JSON_VERSION,
+        layout: opts.layout_file.clone(),
+        board: l.board,
+        mount_root,
+        disks,
+        steps: b.steps,
+    })
 }
 
 fn b_root(root: &str) -> String {
@@ -387,5 +651,8 @@ fn with_zfsutil(opts: &[String]) -> Vec<String> {
 }
 
 fn depth(mp: &str) -> usize {
-    mp.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).count()
+    mp.trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count()
 }

@@ -28,7 +28,10 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
     let mut disk_verdict: Vec<(String, Change, Option<String>, Change)> = Vec::new(); // device, table change, reason, wipe change
     for dp in &plan.disks {
         let Some(d) = find_disk(obs, &dp.device) else {
-            refusals.push(Refusal { disk: dp.name.clone(), message: format!("{} is not present", dp.device) });
+            refusals.push(Refusal {
+                disk: dp.name.clone(),
+                message: format!("{} is not present", dp.device),
+            });
             continue;
         };
         let Some(t) = &dp.table else { continue };
@@ -50,7 +53,8 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         let (change, reason) = match &st.action {
             Action::WipeSignatures { device } => {
                 if let Some((_, _, _, w)) = disk_verdict.iter().find(|v| &v.0 == device) {
-                    let why = (*w == Change::Destroy).then(|| describe_disk(find_disk(obs, device)));
+                    let why =
+                        (*w == Change::Destroy).then(|| describe_disk(find_disk(obs, device)));
                     (*w, why.flatten())
                 } else if kept_parts.contains(device) {
                     (Change::Keep, None)
@@ -63,7 +67,11 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                 None => (Change::Create, None),
             },
             Action::WriteFirmware { .. } => (Change::Change, None),
-            Action::Mkfs { format, devices, extra_args } => {
+            Action::Mkfs {
+                format,
+                devices,
+                extra_args,
+            } => {
                 let c = fs_verdict(obs, &kept_parts, &created, devices, format, extra_args);
                 if c.0 != Change::Keep {
                     created.extend(devices.iter().cloned());
@@ -71,19 +79,43 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                 c
             }
             Action::Mkswap { device } => {
-                let c = fs_verdict(obs, &kept_parts, &created, std::slice::from_ref(device), "swap", &[]);
+                let c = fs_verdict(
+                    obs,
+                    &kept_parts,
+                    &created,
+                    std::slice::from_ref(device),
+                    "swap",
+                    &[],
+                );
                 if c.0 != Change::Keep {
                     created.insert(device.clone());
                 }
                 c
             }
-            Action::MdCreate { name, device, members, .. } | Action::MdAssemble { name, device, members } => {
+            Action::MdCreate {
+                name,
+                device,
+                members,
+                ..
+            }
+            | Action::MdAssemble {
+                name,
+                device,
+                members,
+            } => {
                 let (c, r, assemble) = md_verdict(obs, &kept_parts, &created, name, members);
                 if assemble {
                     hidden.insert(device.clone());
                     replace = Some((
-                        Action::MdAssemble { name: name.clone(), device: device.clone(), members: members.clone() },
-                        format!("assemble the existing array {name} from {} devices", members.len()),
+                        Action::MdAssemble {
+                            name: name.clone(),
+                            device: device.clone(),
+                            members: members.clone(),
+                        },
+                        format!(
+                            "assemble the existing array {name} from {} devices",
+                            members.len()
+                        ),
                     ));
                 }
                 if c == Change::Create || c == Change::Destroy {
@@ -99,7 +131,13 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                     match sig {
                         None => (Change::Create, None),
                         Some(s) if s.fstype == "crypto_LUKS" => (Change::Keep, None),
-                        Some(s) => (Change::Destroy, Some(format!("{device} holds {} where LUKS `{name}` is planned", show_sig(s)))),
+                        Some(s) => (
+                            Change::Destroy,
+                            Some(format!(
+                                "{device} holds {} where LUKS `{name}` is planned",
+                                show_sig(s)
+                            )),
+                        ),
                     }
                 };
                 if c.0 != Change::Keep {
@@ -108,7 +146,11 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                 c
             }
             Action::LuksOpen { name, .. } => {
-                if obs.luks.iter().any(|l| l.open_as.as_deref() == Some(name.as_str())) {
+                if obs
+                    .luks
+                    .iter()
+                    .any(|l| l.open_as.as_deref() == Some(name.as_str()))
+                {
                     (Change::Keep, None)
                 } else {
                     (Change::Create, None)
@@ -116,15 +158,50 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
             }
             Action::BtrfsSubvolume { device, name } => {
                 let exists = !created.contains(device)
-                    && obs.btrfs.iter().any(|b| b.devices.iter().any(|d| d == device) && b.subvolumes.iter().any(|s| s.trim_start_matches('/') == name.trim_start_matches('/')));
+                    && obs.btrfs.iter().any(|b| {
+                        b.devices.iter().any(|d| d == device)
+                            && b.subvolumes
+                                .iter()
+                                .any(|s| s.trim_start_matches('/') == name.trim_start_matches('/'))
+                    });
                 (if exists { Change::Keep } else { Change::Create }, None)
             }
-            Action::ZpoolCreate { name, .. } => (if obs.zpools.iter().any(|p| &p.name == name) { Change::Keep } else { Change::Create }, None),
-            Action::ZfsCreate { name, .. } => (if obs.zpools.iter().any(|p| p.datasets.iter().any(|d| d == name)) { Change::Keep } else { Change::Create }, None),
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => (Change::Change, None),
+            Action::ZpoolCreate { name, .. } => (
+                if obs.zpools.iter().any(|p| &p.name == name) {
+                    Change::Keep
+                } else {
+                    Change::Create
+                },
+                None,
+            ),
+            Action::ZfsCreate { name, .. } => (
+                if obs
+                    .zpools
+                    .iter()
+                    .any(|p| p.datasets.iter().any(|d| d == name))
+                {
+                    Change::Keep
+                } else {
+                    Change::Create
+                },
+                None,
+            ),
+            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
+                (Change::Change, None)
+            }
             Action::Mount { target, fstype, .. } => {
-                let mounted = obs.mounts.iter().any(|m| &m.target == target && (m.fstype == *fstype || fstype == "zfs"));
-                (if mounted { Change::Keep } else { Change::Create }, None)
+                let mounted = obs
+                    .mounts
+                    .iter()
+                    .any(|m| &m.target == target && (m.fstype == *fstype || fstype == "zfs"));
+                (
+                    if mounted {
+                        Change::Keep
+                    } else {
+                        Change::Create
+                    },
+                    None,
+                )
             }
         };
         st.change = change;
@@ -138,11 +215,16 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                 h
             }
             Action::Mkfs { devices, .. } => devices.iter().any(|d| hidden.contains(d)),
-            Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => hidden.contains(device),
+            Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => {
+                hidden.contains(device)
+            }
             _ => false,
         };
         if on_hidden && st.change != Change::Keep {
-            st.reason = Some("not visible until the array is assembled; apply assembles it and looks again".into());
+            st.reason = Some(
+                "not visible until the array is assembled; apply assembles it and looks again"
+                    .into(),
+            );
         }
         if let Some((a, d)) = replace {
             st.action = a;
@@ -155,9 +237,15 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         if !plan.destructive().any(|st| st.disks.contains(&dp.name)) {
             continue;
         }
-        let Some(d) = find_disk(obs, &dp.device) else { continue };
+        let Some(d) = find_disk(obs, &dp.device) else {
+            continue;
+        };
         let mut busy = Vec::new();
-        for (path, mps, holders) in std::iter::once((&d.path, &d.mountpoints, &d.holders)).chain(d.partitions.iter().map(|p| (&p.path, &p.mountpoints, &p.holders))) {
+        for (path, mps, holders) in std::iter::once((&d.path, &d.mountpoints, &d.holders)).chain(
+            d.partitions
+                .iter()
+                .map(|p| (&p.path, &p.mountpoints, &p.holders)),
+        ) {
             for m in mps {
                 busy.push(format!("{path} is mounted on {m}"));
             }
@@ -169,7 +257,10 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
             }
         }
         if !busy.is_empty() {
-            refusals.push(Refusal { disk: dp.name.clone(), message: format!("busy: {}; unmount or stop it first", busy.join(", ")) });
+            refusals.push(Refusal {
+                disk: dp.name.clone(),
+                message: format!("busy: {}; unmount or stop it first", busy.join(", ")),
+            });
         }
     }
     (plan, refusals)
@@ -182,13 +273,22 @@ fn kept(kept_parts: &HashSet<String>, device: &str) -> bool {
 }
 
 fn looks_like_partition(device: &str) -> bool {
-    !device.starts_with("/dev/md/") && !device.starts_with("/dev/mapper/") && !device.starts_with("/dev/zvol/") && device.ends_with(|c: char| c.is_ascii_digit())
+    !device.starts_with("/dev/md/")
+        && !device.starts_with("/dev/mapper/")
+        && !device.starts_with("/dev/zvol/")
+        && device.ends_with(|c: char| c.is_ascii_digit())
 }
 
 /// The observed disk behind a planned device path (kernel path or a by-path/by-id link).
 pub fn find_disk<'a>(obs: &'a Observed, device: &str) -> Option<&'a Disk> {
     let short = device.rsplit('/').next().unwrap_or(device);
-    obs.disks.iter().find(|d| d.path == device || d.by_path.iter().chain(&d.by_id).any(|l| l == device || l == short))
+    obs.disks.iter().find(|d| {
+        d.path == device
+            || d.by_path
+                .iter()
+                .chain(&d.by_id)
+                .any(|l| l == device || l == short)
+    })
 }
 
 /// The signature on any device: a disk, a partition, an md array, an open LUKS volume.
@@ -202,12 +302,24 @@ pub fn signature<'a>(obs: &'a Observed, device: &str) -> Option<&'a Signature> {
         }
     }
     if let Some(name) = device.strip_prefix("/dev/md/") {
-        return obs.md_arrays.iter().find(|a| a.name.as_deref() == Some(name) || a.path == device).and_then(|a| a.signature.as_ref());
+        return obs
+            .md_arrays
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name) || a.path == device)
+            .and_then(|a| a.signature.as_ref());
     }
     if let Some(name) = device.strip_prefix("/dev/mapper/") {
-        return obs.luks.iter().find(|l| l.open_as.as_deref() == Some(name)).and_then(|l| l.open.as_ref()).and_then(|m| m.signature.as_ref());
+        return obs
+            .luks
+            .iter()
+            .find(|l| l.open_as.as_deref() == Some(name))
+            .and_then(|l| l.open.as_ref())
+            .and_then(|m| m.signature.as_ref());
     }
-    obs.md_arrays.iter().find(|a| a.path == device).and_then(|a| a.signature.as_ref())
+    obs.md_arrays
+        .iter()
+        .find(|a| a.path == device)
+        .and_then(|a| a.signature.as_ref())
 }
 
 fn show_sig(s: &Signature) -> String {
@@ -225,7 +337,11 @@ fn describe_disk(d: Option<&Disk>) -> Option<String> {
     let d = d?;
     let mut what = Vec::new();
     match &d.table {
-        Table::Gpt(g) => what.push(format!("a GPT with {} partition{}", g.entries.len(), if g.entries.len() == 1 { "" } else { "s" })),
+        Table::Gpt(g) => what.push(format!(
+            "a GPT with {} partition{}",
+            g.entries.len(),
+            if g.entries.len() == 1 { "" } else { "s" }
+        )),
         Table::Mbr => what.push("an MBR partition table".to_string()),
         Table::Unknown(t) => what.push(format!("a {t} partition table")),
         Table::None => {}
@@ -238,67 +354,131 @@ fn describe_disk(d: Option<&Disk>) -> Option<String> {
             what.push(format!("{}: {}", p.path, show_sig(s)));
         }
     }
-    if what.is_empty() { None } else { Some(format!("{} holds {}", d.path, what.join("; "))) }
+    if what.is_empty() {
+        None
+    } else {
+        Some(format!("{} holds {}", d.path, what.join("; ")))
+    }
 }
 
 /// Label given to mkfs in the layout's extraArgs (`-L x`, vfat `-n x`).
 fn wanted_label(format: &str, args: &[String]) -> Option<String> {
     let flag = if format == "vfat" { "-n" } else { "-L" };
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
-fn fs_verdict(obs: &Observed, kept_parts: &HashSet<String>, created: &HashSet<String>, devices: &[String], format: &str, args: &[String]) -> (Change, Option<String>) {
-    if devices.iter().any(|d| created.contains(d) || !kept(kept_parts, d)) {
+fn fs_verdict(
+    obs: &Observed,
+    kept_parts: &HashSet<String>,
+    created: &HashSet<String>,
+    devices: &[String],
+    format: &str,
+    args: &[String],
+) -> (Change, Option<String>) {
+    if devices
+        .iter()
+        .any(|d| created.contains(d) || !kept(kept_parts, d))
+    {
         return (Change::Create, None);
     }
     let label = wanted_label(format, args);
-    let mut uuids = HashSet::new();
-    for dev in devices {
-        match signature(obs, dev) {
-            None => return if devices.len() > 1 && uuids.is_empty() { (Change::Create, None) } else if uuids.is_empty() { (Change::Create, None) } else { (Change::Destroy, Some(format!("{dev} is not part of the existing {format} filesystem"))) },
-            Some(s) if s.fstype == format && label.as_ref().is_none_or(|l| s.label.as_ref() == Some(l)) => {
-                uuids.insert(s.uuid.clone());
-            }
-            Some(s) => {
-                let want = match &label {
-                    Some(l) => format!("{format} '{l}'"),
-                    None => format.to_string(),
-                };
-                return (Change::Destroy, Some(format!("{dev} holds {} where {want} is planned", show_sig(s))));
-            }
-        }
+    let sigs: Vec<(&String, Option<&Signature>)> =
+        devices.iter().map(|d| (d, signature(obs, d))).collect();
+    if sigs.iter().all(|(_, s)| s.is_none()) {
+        return (Change::Create, None);
     }
-    if uuids.len() > 1 {
-        return (Change::Destroy, Some(format!("{} hold different {format} filesystems, one is planned", devices.join(", "))));
+    let want = match &label {
+        Some(l) => format!("{format} '{l}'"),
+        None => format.to_string(),
+    };
+    let matching = |s: &Signature| {
+        s.fstype == format && label.as_ref().is_none_or(|l| s.label.as_ref() == Some(l))
+    };
+    let uuids: HashSet<Option<&String>> = sigs
+        .iter()
+        .filter_map(|(_, s)| s.map(|s| s.uuid.as_ref()))
+        .collect();
+    if sigs.iter().all(|(_, s)| s.is_some_and(matching)) && uuids.len() == 1 {
+        return (Change::Keep, None);
     }
-    (Change::Keep, None)
+    // Something is there and it is not (all of) the planned filesystem.
+    let found: Vec<String> = sigs
+        .iter()
+        .map(|(d, s)| match s {
+            Some(s) if !matching(s) => format!("{d} holds {} where {want} is planned", show_sig(s)),
+            Some(_) if uuids.len() > 1 => format!("{d} is part of another {format} filesystem"),
+            Some(_) => format!("{d} holds the planned {format}"),
+            None => format!("{d} is not part of the existing {format} filesystem"),
+        })
+        .filter(|m| !m.ends_with(&format!("holds the planned {format}")))
+        .collect();
+    (Change::Destroy, Some(found.join("; ")))
 }
 
-fn md_verdict(obs: &Observed, kept_parts: &HashSet<String>, created: &HashSet<String>, name: &str, members: &[String]) -> (Change, Option<String>, bool) {
+fn md_verdict(
+    obs: &Observed,
+    kept_parts: &HashSet<String>,
+    created: &HashSet<String>,
+    name: &str,
+    members: &[String],
+) -> (Change, Option<String>, bool) {
     let want: HashSet<&str> = members.iter().map(String::as_str).collect();
-    if let Some(a) = obs.md_arrays.iter().find(|a| a.name.as_deref() == Some(name)) {
+    if let Some(a) = obs
+        .md_arrays
+        .iter()
+        .find(|a| a.name.as_deref() == Some(name))
+    {
         let have: HashSet<&str> = a.members.iter().map(|m| m.device.as_str()).collect();
         if have == want {
             return (Change::Keep, None, false);
         }
-        return (Change::Destroy, Some(format!("array {name} exists with members {} where {} are planned", sorted(&have), sorted(&want))), false);
+        return (
+            Change::Destroy,
+            Some(format!(
+                "array {name} exists with members {} where {} are planned",
+                sorted(&have),
+                sorted(&want)
+            )),
+            false,
+        );
     }
-    if members.iter().any(|m| created.contains(m) || !kept(kept_parts, m)) {
+    if members
+        .iter()
+        .any(|m| created.contains(m) || !kept(kept_parts, m))
+    {
         return (Change::Create, None, false);
     }
     // Not running: assemble it when every member carries this array's superblock.
     let sigs: Vec<Option<&Signature>> = members.iter().map(|m| signature(obs, m)).collect();
-    let is_member = |s: &&Signature| s.fstype == "linux_raid_member" && s.label.as_deref().is_some_and(|l| l == name || l.ends_with(&format!(":{name}")));
+    let is_member = |s: &&Signature| {
+        s.fstype == "linux_raid_member"
+            && s.label
+                .as_deref()
+                .is_some_and(|l| l == name || l.ends_with(&format!(":{name}")))
+    };
     if sigs.iter().all(|s| s.as_ref().is_some_and(is_member)) {
         let uuids: HashSet<_> = sigs.iter().flatten().map(|s| s.uuid.clone()).collect();
         if uuids.len() == 1 {
-            return (Change::Change, Some(format!("array {name} exists on its members but is not running")), true);
+            return (
+                Change::Change,
+                Some(format!(
+                    "array {name} exists on its members but is not running"
+                )),
+                true,
+            );
         }
     }
     if sigs.iter().all(Option::is_none) {
         return (Change::Create, None, false);
     }
-    let found: Vec<String> = members.iter().zip(&sigs).filter_map(|(m, s)| s.map(|s| format!("{m} holds {}", show_sig(s)))).collect();
+    let found: Vec<String> = members
+        .iter()
+        .zip(&sigs)
+        .filter_map(|(m, s)| s.map(|s| format!("{m} holds {}", show_sig(s))))
+        .collect();
     (Change::Destroy, Some(found.join("; ")), false)
 }
 
@@ -310,13 +490,18 @@ fn sorted(s: &HashSet<&str>) -> String {
 
 /// Compare a disk's table with the planned one: (table change, reason, disk
 /// wipe change, numbers of partitions kept).
-fn compare_table(d: &Disk, t: &TableGeometry, device: &str) -> (Change, Option<String>, Change, Vec<u32>) {
+fn compare_table(
+    d: &Disk,
+    t: &TableGeometry,
+    device: &str,
+) -> (Change, Option<String>, Change, Vec<u32>) {
     let blank = matches!(d.table, Table::None) && d.signature.is_none() && d.partitions.is_empty();
     if blank {
         return (Change::Create, None, Change::Keep, Vec::new());
     }
     let Table::Gpt(g) = &d.table else {
-        let why = describe_disk(Some(d)).unwrap_or_else(|| format!("{device} holds something else"));
+        let why =
+            describe_disk(Some(d)).unwrap_or_else(|| format!("{device} holds something else"));
         return (Change::Destroy, Some(why), Change::Destroy, Vec::new());
     };
     let mut kept = Vec::new();
@@ -324,19 +509,44 @@ fn compare_table(d: &Disk, t: &TableGeometry, device: &str) -> (Change, Option<S
     let mut attr_only = Vec::new();
     for e in &g.entries {
         let planned = t.partitions.iter().find(|p| p.number == e.number);
-        let same = planned.is_some_and(|p| p.first_lba == e.first_lba && p.last_lba == e.last_lba && p.type_guid.eq_ignore_ascii_case(&e.type_guid) && p.label == e.name);
+        let same = planned.is_some_and(|p| {
+            p.first_lba == e.first_lba
+                && p.last_lba == e.last_lba
+                && p.type_guid.eq_ignore_ascii_case(&e.type_guid)
+                && p.label == e.name
+        });
         if same {
             kept.push(e.number);
             if planned.is_some_and(|p| p.attributes != e.attributes) {
                 attr_only.push(e.number);
             }
         } else {
-            let held = d.partitions.iter().find(|p| p.number == e.number).and_then(|p| p.signature.as_ref()).map(|s| format!(" holding {}", show_sig(s))).unwrap_or_default();
+            let held = d
+                .partitions
+                .iter()
+                .find(|p| p.number == e.number)
+                .and_then(|p| p.signature.as_ref())
+                .map(|s| format!(" holding {}", show_sig(s)))
+                .unwrap_or_default();
             let what = match planned {
-                Some(p) if p.first_lba != e.first_lba || p.last_lba != e.last_lba => format!("partition {} `{}` is at sectors {}..{}, planned {}..{}{held}", e.number, e.name, e.first_lba, e.last_lba, p.first_lba, p.last_lba),
-                Some(p) if !p.type_guid.eq_ignore_ascii_case(&e.type_guid) => format!("partition {} type {} expected, found {}{held}", e.number, parttype::short_name(&p.type_guid), parttype::short_name(&e.type_guid)),
-                Some(p) => format!("partition {} is named `{}`, planned `{}`{held}", e.number, e.name, p.label),
-                None => format!("partition {} `{}` is not in the layout{held}", e.number, e.name),
+                Some(p) if p.first_lba != e.first_lba || p.last_lba != e.last_lba => format!(
+                    "partition {} `{}` is at sectors {}..{}, planned {}..{}{held}",
+                    e.number, e.name, e.first_lba, e.last_lba, p.first_lba, p.last_lba
+                ),
+                Some(p) if !p.type_guid.eq_ignore_ascii_case(&e.type_guid) => format!(
+                    "partition {} type {} expected, found {}{held}",
+                    e.number,
+                    parttype::short_name(&p.type_guid),
+                    parttype::short_name(&e.type_guid)
+                ),
+                Some(p) => format!(
+                    "partition {} is named `{}`, planned `{}`{held}",
+                    e.number, e.name, p.label
+                ),
+                None => format!(
+                    "partition {} `{}` is not in the layout{held}",
+                    e.number, e.name
+                ),
             };
             lost.push(what);
         }
@@ -348,31 +558,48 @@ fn compare_table(d: &Disk, t: &TableGeometry, device: &str) -> (Change, Option<S
     if lost.is_empty() {
         let mut why = Vec::new();
         if added > 0 {
-            why.push(format!("{added} partition{} to add", if added == 1 { "" } else { "s" }));
+            why.push(format!(
+                "{added} partition{} to add",
+                if added == 1 { "" } else { "s" }
+            ));
         }
         if !attr_only.is_empty() {
             why.push("attributes differ".to_string());
         }
         if !g.primary_ok || !g.backup_ok {
-            why.push(format!("the {} GPT header is damaged", if g.primary_ok { "backup" } else { "primary" }));
+            why.push(format!(
+                "the {} GPT header is damaged",
+                if g.primary_ok { "backup" } else { "primary" }
+            ));
         }
         return (Change::Change, Some(why.join("; ")), Change::Keep, kept);
     }
-    let wipe = if kept.is_empty() { Change::Destroy } else { Change::Keep };
+    let wipe = if kept.is_empty() {
+        Change::Destroy
+    } else {
+        Change::Keep
+    };
     (Change::Destroy, Some(lost.join("; ")), wipe, kept)
 }
 
 /// Resolve the layout's devices against `obs`, check identity pins, plan
 /// with the observed sizes and sector sizes, and diff. Layout problems come
 /// back as a report (exit 2); refusals (missing disk, pin mismatch) with the plan.
-pub fn against(loaded: &crate::layout::Loaded, obs: &Observed, opts: &super::Options) -> Result<(Plan, Vec<Refusal>), crate::layout::Report> {
+pub fn against(
+    loaded: &crate::layout::Loaded,
+    obs: &Observed,
+    opts: &super::Options,
+) -> Result<(Plan, Vec<Refusal>), crate::layout::Report> {
     use super::{DiskFacts, SizeSource};
     let mut refusals = Vec::new();
     let mut layout = loaded.clone();
     let mut opts = opts.clone();
     for d in &mut layout.layout.disks {
         let Some(o) = find_disk(obs, &d.device.v) else {
-            refusals.push(Refusal { disk: d.name.clone(), message: format!("{} is not present", d.device.v) });
+            refusals.push(Refusal {
+                disk: d.name.clone(),
+                message: format!("{} is not present", d.device.v),
+            });
             continue;
         };
         if let Some(s) = &d.expect.size
@@ -380,28 +607,66 @@ pub fn against(loaded: &crate::layout::Loaded, obs: &Observed, opts: &super::Opt
             && let crate::layout::size::Size::Bytes(b) = s.v.size
             && o.size_bytes.abs_diff(b) > s.v.tolerance.max(o.logical_sector_size as u64)
         {
-            refusals.push(Refusal { disk: d.name.clone(), message: format!("{} is {}, the layout expects {} (expect.size)", o.path, human(o.size_bytes), human(b)) });
+            refusals.push(Refusal {
+                disk: d.name.clone(),
+                message: format!(
+                    "{} is {}, the layout expects {} (expect.size)",
+                    o.path,
+                    human(o.size_bytes),
+                    human(b)
+                ),
+            });
         }
         if let Some(s) = &d.expect.serial
             && !opts.ignore_expect
             && o.serial.as_deref() != Some(s.v.as_str())
         {
-            refusals.push(Refusal { disk: d.name.clone(), message: format!("{} has serial {}, the layout expects {} (expect.serial)", o.path, o.serial.as_deref().unwrap_or("(none)"), s.v) });
+            refusals.push(Refusal {
+                disk: d.name.clone(),
+                message: format!(
+                    "{} has serial {}, the layout expects {} (expect.serial)",
+                    o.path,
+                    o.serial.as_deref().unwrap_or("(none)"),
+                    s.v
+                ),
+            });
         }
         if let Some(m) = &d.expect.model
             && !opts.ignore_expect
             && o.model.as_deref().map(str::trim) != Some(m.v.as_str())
         {
-            refusals.push(Refusal { disk: d.name.clone(), message: format!("{} is a {}, the layout expects {} (expect.model)", o.path, o.model.as_deref().unwrap_or("(unknown model)"), m.v) });
+            refusals.push(Refusal {
+                disk: d.name.clone(),
+                message: format!(
+                    "{} is a {}, the layout expects {} (expect.model)",
+                    o.path,
+                    o.model.as_deref().unwrap_or("(unknown model)"),
+                    m.v
+                ),
+            });
         }
         // Plan with the kernel's name: by-path links may not exist without udev.
         d.device.v = o.path.clone();
-        opts.facts.insert(d.name.clone(), DiskFacts { size_bytes: o.size_bytes, sector: o.logical_sector_size.max(512), source: SizeSource::Probe });
+        opts.facts.insert(
+            d.name.clone(),
+            DiskFacts {
+                size_bytes: o.size_bytes,
+                sector: o.logical_sector_size.max(512),
+                source: SizeSource::Probe,
+            },
+        );
     }
-    let missing: HashSet<String> = refusals.iter().filter(|r| r.message.ends_with("is not present")).map(|r| r.disk.clone()).collect();
+    let missing: HashSet<String> = refusals
+        .iter()
+        .filter(|r| r.message.ends_with("is not present"))
+        .map(|r| r.disk.clone())
+        .collect();
     if !missing.is_empty() {
         // Without the disk there is nothing to diff against; plan what exists.
-        layout.layout.disks.retain(|d| !missing.contains(d.name.as_str()));
+        layout
+            .layout
+            .disks
+            .retain(|d| !missing.contains(d.name.as_str()));
     }
     let plan = super::build(&layout, &opts)?;
     let (plan, more) = diff(plan, obs);
@@ -416,11 +681,20 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, String> {
     let missing: Vec<String> = plan
         .steps
         .iter()
-        .filter(|s| s.change != Change::Keep && !matches!(s.action, Action::MdAssemble { .. } | Action::LuksOpen { .. } | Action::Mount { .. }))
+        .filter(|s| {
+            s.change != Change::Keep
+                && !matches!(
+                    s.action,
+                    Action::MdAssemble { .. } | Action::LuksOpen { .. } | Action::Mount { .. }
+                )
+        })
         .map(|s| format!("step {}: {}", s.id, s.description))
         .collect();
     if !missing.is_empty() {
-        return Err(format!("the disks do not hold this layout yet; apply would run:\n  {}", missing.join("\n  ")));
+        return Err(format!(
+            "the disks do not hold this layout yet; apply would run:\n  {}",
+            missing.join("\n  ")
+        ));
     }
     let mut p = plan.clone();
     for st in &mut p.steps {
@@ -441,18 +715,59 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, String> {
 pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
     let mut steps = Vec::new();
     let mut push = |action: Action, description: String, subject: &str| {
-        steps.push(super::Step { id: 0, change: Change::Change, subject: subject.to_string(), description, reason: None, disks: Vec::new(), action });
+        steps.push(super::Step {
+            id: 0,
+            change: Change::Change,
+            subject: subject.to_string(),
+            description,
+            reason: None,
+            disks: Vec::new(),
+            action,
+        });
     };
     for st in plan.steps.iter().rev() {
         match &st.action {
-            Action::Mount { target, .. } if obs.mounts.iter().any(|m| &m.target == target) => push(Action::Unmount { target: target.clone() }, format!("unmount {target}"), &st.subject),
-            Action::LuksOpen { name, .. } if obs.luks.iter().any(|l| l.open_as.as_deref() == Some(name.as_str())) => push(Action::LuksClose { name: name.clone() }, format!("close LUKS {name}"), name),
-            Action::MdCreate { name, device, .. } | Action::MdAssemble { name, device, .. } if obs.md_arrays.iter().any(|a| a.name.as_deref() == Some(name.as_str())) => push(Action::MdStop { device: device.clone() }, format!("stop array {name}"), name),
+            Action::Mount { target, .. } if obs.mounts.iter().any(|m| &m.target == target) => push(
+                Action::Unmount {
+                    target: target.clone(),
+                },
+                format!("unmount {target}"),
+                &st.subject,
+            ),
+            Action::LuksOpen { name, .. }
+                if obs
+                    .luks
+                    .iter()
+                    .any(|l| l.open_as.as_deref() == Some(name.as_str())) =>
+            {
+                push(
+                    Action::LuksClose { name: name.clone() },
+                    format!("close LUKS {name}"),
+                    name,
+                )
+            }
+            Action::MdCreate { name, device, .. } | Action::MdAssemble { name, device, .. }
+                if obs
+                    .md_arrays
+                    .iter()
+                    .any(|a| a.name.as_deref() == Some(name.as_str())) =>
+            {
+                push(
+                    Action::MdStop {
+                        device: device.clone(),
+                    },
+                    format!("stop array {name}"),
+                    name,
+                )
+            }
             _ => {}
         }
     }
     for (i, s) in steps.iter_mut().enumerate() {
         s.id = i as u32 + 1;
     }
-    Plan { steps, ..plan.clone() }
+    Plan {
+        steps,
+        ..plan.clone()
+    }
 }

@@ -17,7 +17,8 @@ pub const ALIGN_BYTES: u64 = 1 << 20;
 /// The size a disk is planned against when nothing says how big it is.
 pub const ASSUMED_DISK_BYTES: u64 = 2 << 40;
 /// Namespace of the deterministic GUIDs (so plans and snapshots are stable).
-pub const GUID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e617373_7472_6170_8000_000000000001);
+pub const GUID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6e617373_7472_6170_8000_000000000001);
 
 /// Where a disk's size came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,7 +103,10 @@ pub struct RegionGeometry {
 
 /// A deterministic GUID for `what` (e.g. `disk/bay1/part/data`).
 pub fn guid_for(seed: &str, what: &str) -> String {
-    uuid::Uuid::new_v5(&GUID_NAMESPACE, format!("{seed}/{what}").as_bytes()).hyphenated().to_string().to_ascii_uppercase()
+    uuid::Uuid::new_v5(&GUID_NAMESPACE, format!("{seed}/{what}").as_bytes())
+        .hyphenated()
+        .to_string()
+        .to_ascii_uppercase()
 }
 
 fn err(pos: Pos, path: &str, msg: String, hint: Option<String>) -> Diagnostic {
@@ -118,24 +122,68 @@ pub fn regions(disk: &Disk, facts: &DiskFacts, diags: &mut Vec<Diagnostic>) -> V
     let table_end = 2 * sector + 128 * 128;
     let mut out: Vec<(RegionGeometry, &crate::layout::Firmware)> = Vec::new();
     for f in &disk.firmware {
-        let offset = f.offset.v.bytes(sector, facts.size_bytes).unwrap_or(u64::MAX);
-        let max = f.max_size.v.bytes(sector, facts.size_bytes).unwrap_or(u64::MAX);
+        let offset = f
+            .offset
+            .v
+            .bytes(sector, facts.size_bytes)
+            .unwrap_or(u64::MAX);
+        let max = f
+            .max_size
+            .v
+            .bytes(sector, facts.size_bytes)
+            .unwrap_or(u64::MAX);
         if matches!(f.offset.v, Size::Percent(_)) || matches!(f.max_size.v, Size::Percent(_)) {
-            diags.push(err(f.site.pos, &f.site.path, format!("firmware region `{}` needs a fixed offset and size", f.name), Some("e.g. offset: 64s, max_size: 4MiB".into())));
+            diags.push(err(
+                f.site.pos,
+                &f.site.path,
+                format!("firmware region `{}` needs a fixed offset and size", f.name),
+                Some("e.g. offset: 64s, max_size: 4MiB".into()),
+            ));
             continue;
         }
         if offset < table_end {
-            diags.push(err(f.offset.pos, &f.offset.path, format!("firmware region `{}` at byte {offset} overlaps the GPT (bytes 0..{table_end})", f.name), Some("Rockchip's idbloader goes at sector 64".into())));
+            diags.push(err(
+                f.offset.pos,
+                &f.offset.path,
+                format!(
+                    "firmware region `{}` at byte {offset} overlaps the GPT (bytes 0..{table_end})",
+                    f.name
+                ),
+                Some("Rockchip's idbloader goes at sector 64".into()),
+            ));
         }
         if offset.saturating_add(max) > facts.size_bytes {
-            diags.push(err(f.max_size.pos, &f.max_size.path, format!("firmware region `{}` ends past the end of the disk", f.name), None));
+            diags.push(err(
+                f.max_size.pos,
+                &f.max_size.path,
+                format!("firmware region `{}` ends past the end of the disk", f.name),
+                None,
+            ));
         }
         for (other, of) in &out {
-            if offset < other.offset.saturating_add(other.max_size) && other.offset < offset.saturating_add(max) {
-                diags.push(err(f.offset.pos, &f.offset.path, format!("firmware region `{}` overlaps `{}` (line {})", f.name, other.name, of.site.pos.line), None));
+            if offset < other.offset.saturating_add(other.max_size)
+                && other.offset < offset.saturating_add(max)
+            {
+                diags.push(err(
+                    f.offset.pos,
+                    &f.offset.path,
+                    format!(
+                        "firmware region `{}` overlaps `{}` (line {})",
+                        f.name, other.name, of.site.pos.line
+                    ),
+                    None,
+                ));
             }
         }
-        out.push((RegionGeometry { name: f.name.clone(), offset, max_size: max, image: f.image.as_ref().map(|i| i.v.clone()) }, f));
+        out.push((
+            RegionGeometry {
+                name: f.name.clone(),
+                offset,
+                max_size: max,
+                image: f.image.as_ref().map(|i| i.v.clone()),
+            },
+            f,
+        ));
     }
     out.into_iter().map(|(r, _)| r).collect()
 }
@@ -149,7 +197,11 @@ pub fn ordered(g: &Gpt) -> Vec<&Partition> {
 }
 
 fn lb(sector: u32) -> LogicalBlockSize {
-    if sector == 4096 { LogicalBlockSize::Lb4096 } else { LogicalBlockSize::Lb512 }
+    if sector == 4096 {
+        LogicalBlockSize::Lb4096
+    } else {
+        LogicalBlockSize::Lb512
+    }
 }
 
 fn sectors_up(bytes: u64, sector: u64) -> u64 {
@@ -157,7 +209,15 @@ fn sectors_up(bytes: u64, sector: u64) -> u64 {
 }
 
 /// Lay out the GPT of `disk`. `boot_medium` applies the board's 16 MiB rule.
-pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: bool, fw: &[RegionGeometry], diags: &mut Vec<Diagnostic>) -> Option<TableGeometry> {
+pub fn table(
+    seed: &str,
+    disk: &Disk,
+    g: &Gpt,
+    facts: &DiskFacts,
+    boot_medium: bool,
+    fw: &[RegionGeometry],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<TableGeometry> {
     let sector = facts.sector as u64;
     let before = diags.len();
     let total = facts.size_bytes / sector;
@@ -169,13 +229,22 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
     };
     // 2 × (header + 128 entries) + the protective MBR, plus room for one partition.
     if total < 2 * (1 + 16384 / sector) + 1 + ALIGN_BYTES / sector {
-        diags.push(err(disk.site.pos, &disk.site.path, format!("disk `{}` of {size_note} is too small for a GPT", disk.name), None));
+        diags.push(err(
+            disk.site.pos,
+            &disk.site.path,
+            format!("disk `{}` of {size_note} is too small for a GPT", disk.name),
+            None,
+        ));
         return None;
     }
     let first_usable = 2 + 16384 / sector;
     let last_usable = total - 2 - 16384 / sector;
     let align = ALIGN_BYTES / sector;
-    let floor = if boot_medium { BOOT_GAP_BYTES / sector } else { first_usable.next_multiple_of(align) };
+    let floor = if boot_medium {
+        BOOT_GAP_BYTES / sector
+    } else {
+        first_usable.next_multiple_of(align)
+    };
     let parts = ordered(g);
 
     // Lengths first: a "rest" partition gets what the partitions after it leave.
@@ -184,22 +253,40 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
     for p in &parts {
         let len = match (&p.end, &p.size) {
             (Some(e), _) => match e.v {
-                End::Plus(s) => s.bytes(sector, facts.size_bytes).map(|b| sectors_up(b, sector)),
+                End::Plus(s) => s
+                    .bytes(sector, facts.size_bytes)
+                    .map(|b| sectors_up(b, sector)),
                 _ => None, // resolved against the start below
             },
             (None, Some(s)) if s.v == Size::Percent(100) => None,
-            (None, Some(s)) => s.v.bytes(sector, facts.size_bytes).map(|b| sectors_up(b, sector)),
+            (None, Some(s)) => {
+                s.v.bytes(sector, facts.size_bytes)
+                    .map(|b| sectors_up(b, sector))
+            }
             (None, None) => None,
         };
         let is_rest = p.end.is_none() && p.size.as_ref().is_none_or(|s| s.v == Size::Percent(100));
         if is_rest {
             if let Some(first) = rest {
-                diags.push(err(p.site.pos, &p.site.path, format!("partitions `{}` and `{}` both take the rest of the disk", first.name, p.name), Some("give one of them a size".into())));
+                diags.push(err(
+                    p.site.pos,
+                    &p.site.path,
+                    format!(
+                        "partitions `{}` and `{}` both take the rest of the disk",
+                        first.name, p.name
+                    ),
+                    Some("give one of them a size".into()),
+                ));
             }
             rest = Some(p);
         }
         if len == Some(0) {
-            diags.push(err(p.site.pos, &p.site.path, format!("partition `{}` has size zero", p.name), None));
+            diags.push(err(
+                p.site.pos,
+                &p.site.path,
+                format!("partition `{}` has size zero", p.name),
+                None,
+            ));
         }
         lengths.push(len);
     }
@@ -226,14 +313,25 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
         let last = match (&p.end, lengths[i]) {
             (Some(e), _) if !matches!(e.v, End::Plus(_)) => {
                 let lba = match e.v {
-                    End::Minus(s) => last_usable.checked_sub(s.bytes(sector, facts.size_bytes).map(|b| sectors_up(b, sector)).unwrap_or(u64::MAX)),
-                    End::Absolute(s) => s.bytes(sector, facts.size_bytes).and_then(|b| (b / sector).checked_sub(1)),
+                    End::Minus(s) => last_usable.checked_sub(
+                        s.bytes(sector, facts.size_bytes)
+                            .map(|b| sectors_up(b, sector))
+                            .unwrap_or(u64::MAX),
+                    ),
+                    End::Absolute(s) => s
+                        .bytes(sector, facts.size_bytes)
+                        .and_then(|b| (b / sector).checked_sub(1)),
                     End::Plus(_) => unreachable!(),
                 };
                 match lba {
                     Some(l) if l >= first => l,
                     _ => {
-                        diags.push(err(e.pos, &e.path, format!("partition `{}` ends before it starts", p.name), None));
+                        diags.push(err(
+                            e.pos,
+                            &e.path,
+                            format!("partition `{}` ends before it starts", p.name),
+                            None,
+                        ));
                         first
                     }
                 }
@@ -241,11 +339,19 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
             (_, Some(len)) => first.saturating_add(len.max(1)) - 1,
             (_, None) => {
                 // The rest: up to what the following partitions need, aligned.
-                let after: u64 = lengths[i + 1..].iter().map(|l| l.unwrap_or(0).next_multiple_of(align)).sum();
+                let after: u64 = lengths[i + 1..]
+                    .iter()
+                    .map(|l| l.unwrap_or(0).next_multiple_of(align))
+                    .sum();
                 let end = (last_usable + 1).saturating_sub(after);
                 let end = if after > 0 { end - end % align } else { end };
                 if end <= first {
-                    diags.push(err(p.site.pos, &p.site.path, format!("no room left for partition `{}` on {size_note}", p.name), None));
+                    diags.push(err(
+                        p.site.pos,
+                        &p.site.path,
+                        format!("no room left for partition `{}` on {size_note}", p.name),
+                        None,
+                    ));
                     first
                 } else {
                     end - 1
@@ -253,19 +359,59 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
             }
         };
         if last > last_usable {
-            let need = last.saturating_sub(first).saturating_add(1).saturating_mul(sector);
-            let at = p.size.as_ref().map(|s| (s.pos, s.path.clone())).unwrap_or((p.site.pos, p.site.path.clone()));
-            diags.push(err(at.0, &at.1, format!("partition `{}` ({}) does not fit on disk `{}` of {size_note}", p.name, human(need), disk.name), Some(if facts.source == SizeSource::Assumed { "pass --disk-size NAME=SIZE to plan against the real size".into() } else { "make it smaller, or check the disk".into() })));
+            let need = last
+                .saturating_sub(first)
+                .saturating_add(1)
+                .saturating_mul(sector);
+            let at = p
+                .size
+                .as_ref()
+                .map(|s| (s.pos, s.path.clone()))
+                .unwrap_or((p.site.pos, p.site.path.clone()));
+            diags.push(err(
+                at.0,
+                &at.1,
+                format!(
+                    "partition `{}` ({}) does not fit on disk `{}` of {size_note}",
+                    p.name,
+                    human(need),
+                    disk.name
+                ),
+                Some(if facts.source == SizeSource::Assumed {
+                    "pass --disk-size NAME=SIZE to plan against the real size".into()
+                } else {
+                    "make it smaller, or check the disk".into()
+                }),
+            ));
         }
         for (f, l, q) in &placed {
             if first <= *l && *f <= last {
-                diags.push(err(p.site.pos, &p.site.path, format!("partition `{}` (sectors {first}..{last}) overlaps `{}` (sectors {f}..{l})", p.name, q.name), None));
+                diags.push(err(
+                    p.site.pos,
+                    &p.site.path,
+                    format!(
+                        "partition `{}` (sectors {first}..{last}) overlaps `{}` (sectors {f}..{l})",
+                        p.name, q.name
+                    ),
+                    None,
+                ));
             }
         }
         for r in fw {
-            let (rf, rl) = (r.offset / sector, (r.offset + r.max_size).div_ceil(sector).saturating_sub(1));
+            let (rf, rl) = (
+                r.offset / sector,
+                (r.offset + r.max_size).div_ceil(sector).saturating_sub(1),
+            );
             if first <= rl && rf <= last {
-                diags.push(err(p.site.pos, &p.site.path, format!("partition `{}` overlaps firmware region `{}` (sectors {rf}..{rl})", p.name, r.name), Some("firmware regions stay outside the partition table".into())));
+                diags.push(err(
+                    p.site.pos,
+                    &p.site.path,
+                    format!(
+                        "partition `{}` overlaps firmware region `{}` (sectors {rf}..{rl})",
+                        p.name, r.name
+                    ),
+                    Some("firmware regions stay outside the partition table".into()),
+                ));
             }
         }
         placed.push((first, last, p));
@@ -278,10 +424,19 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
     // The real table, laid out by the gpt crate on a sparse device of this size.
     let dev = SparseDevice::new(total * sector);
     let disk_guid = guid_for(seed, &format!("disk/{}", disk.name));
-    let mut gd = match gpt::GptConfig::new().writable(true).logical_block_size(lb(facts.sector)).create_from_device(dev, uuid::Uuid::parse_str(&disk_guid).ok()) {
+    let mut gd = match gpt::GptConfig::new()
+        .writable(true)
+        .logical_block_size(lb(facts.sector))
+        .create_from_device(dev, uuid::Uuid::parse_str(&disk_guid).ok())
+    {
         Ok(d) => d,
         Err(e) => {
-            diags.push(err(disk.site.pos, &disk.site.path, format!("cannot lay out a GPT on disk `{}`: {e}", disk.name), None));
+            diags.push(err(
+                disk.site.pos,
+                &disk.site.path,
+                format!("cannot lay out a GPT on disk `{}`: {e}", disk.name),
+                None,
+            ));
             return None;
         }
     };
@@ -300,7 +455,15 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
             os: gpt::partition_types::OperatingSystem::None,
         };
         if let Err(e) = gd.add_partition_at(&p.label, id, *first, last - first + 1, ty, flags) {
-            diags.push(err(p.site.pos, &p.site.path, format!("the gpt crate refuses partition `{}` at sectors {first}..{last}: {e}", p.name), None));
+            diags.push(err(
+                p.site.pos,
+                &p.site.path,
+                format!(
+                    "the gpt crate refuses partition `{}` at sectors {first}..{last}: {e}",
+                    p.name
+                ),
+                None,
+            ));
             continue;
         }
         out.push(PartGeometry {
@@ -315,5 +478,11 @@ pub fn table(seed: &str, disk: &Disk, g: &Gpt, facts: &DiskFacts, boot_medium: b
         });
     }
     let h = gd.header();
-    Some(TableGeometry { disk_guid, sector: facts.sector, first_usable: h.first_usable, last_usable: h.last_usable, partitions: out })
+    Some(TableGeometry {
+        disk_guid,
+        sector: facts.sector,
+        first_usable: h.first_usable,
+        last_usable: h.last_usable,
+        partitions: out,
+    })
 }

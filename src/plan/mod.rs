@@ -52,27 +52,76 @@ pub enum Action {
     /// Write the disk's GPT as planned in `disks[].table`.
     WriteGpt { disk: String, device: String },
     /// Write a firmware image at a raw offset (only with `--firmware`).
-    WriteFirmware { disk: String, device: String, region: String, image: String, offset: u64, max_size: u64 },
+    WriteFirmware {
+        disk: String,
+        device: String,
+        region: String,
+        image: String,
+        offset: u64,
+        max_size: u64,
+    },
     /// Assemble an existing md array from its members.
-    MdAssemble { name: String, device: String, members: Vec<String> },
+    MdAssemble {
+        name: String,
+        device: String,
+        members: Vec<String>,
+    },
     /// Create an md array.
-    MdCreate { name: String, device: String, level: u32, metadata: String, members: Vec<String>, extra_args: Vec<String> },
+    MdCreate {
+        name: String,
+        device: String,
+        level: u32,
+        metadata: String,
+        members: Vec<String>,
+        extra_args: Vec<String>,
+    },
     /// Format a LUKS2 container.
-    LuksFormat { device: String, name: String, key: KeySource, extra_args: Vec<String> },
+    LuksFormat {
+        device: String,
+        name: String,
+        key: KeySource,
+        extra_args: Vec<String>,
+    },
     /// Open a LUKS container as `/dev/mapper/<name>`.
-    LuksOpen { device: String, name: String, key: KeySource, allow_discards: bool, extra_args: Vec<String> },
+    LuksOpen {
+        device: String,
+        name: String,
+        key: KeySource,
+        allow_discards: bool,
+        extra_args: Vec<String>,
+    },
     /// Make a filesystem (`devices` has more than one entry for multi-device btrfs).
-    Mkfs { format: String, devices: Vec<String>, extra_args: Vec<String> },
+    Mkfs {
+        format: String,
+        devices: Vec<String>,
+        extra_args: Vec<String>,
+    },
     /// Make swap space.
     Mkswap { device: String },
     /// Create a btrfs subvolume (the filesystem is mounted on a scratch dir for it).
     BtrfsSubvolume { device: String, name: String },
     /// Create a ZFS pool.
-    ZpoolCreate { name: String, vdev: String, devices: Vec<String>, options: Vec<(String, String)>, root_fs_options: Vec<(String, String)>, altroot: String },
+    ZpoolCreate {
+        name: String,
+        vdev: String,
+        devices: Vec<String>,
+        options: Vec<(String, String)>,
+        root_fs_options: Vec<(String, String)>,
+        altroot: String,
+    },
     /// Create a ZFS dataset or volume.
-    ZfsCreate { name: String, options: Vec<(String, String)>, volume_size: Option<u64> },
+    ZfsCreate {
+        name: String,
+        options: Vec<(String, String)>,
+        volume_size: Option<u64>,
+    },
     /// Mount a filesystem below the install root.
-    Mount { source: String, target: String, fstype: String, options: Vec<String> },
+    Mount {
+        source: String,
+        target: String,
+        fstype: String,
+        options: Vec<String>,
+    },
     /// Unmount a filesystem.
     Unmount { target: String },
     /// Close an open LUKS volume.
@@ -168,6 +217,9 @@ mod tests {
         assert_eq!(partition_path("/dev/mmcblk0", 2), "/dev/mmcblk0p2");
         assert_eq!(partition_path("/dev/loop3", 1), "/dev/loop3p1");
         assert_eq!(partition_path("/dev/nvme0n1", 1), "/dev/nvme0n1p1");
-        assert_eq!(partition_path("/dev/disk/by-path/platform-fe330000.mmc", 1), "/dev/disk/by-path/platform-fe330000.mmc-part1");
+        assert_eq!(
+            partition_path("/dev/disk/by-path/platform-fe330000.mmc", 1),
+            "/dev/disk/by-path/platform-fe330000.mmc-part1"
+        );
     }
 }

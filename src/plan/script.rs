@@ -8,7 +8,10 @@ use std::fmt::Write;
 
 /// Quote a word for POSIX sh.
 pub fn quote(w: &str) -> String {
-    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c)) {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+    {
         w.to_string()
     } else {
         format!("'{}'", w.replace('\'', r"'\''"))
@@ -32,7 +35,11 @@ fn key_args(k: &KeySource) -> Vec<String> {
 
 /// Mount options without disko's placeholder `defaults`.
 pub fn mount_options(options: &[String]) -> Vec<String> {
-    options.iter().filter(|o| o.as_str() != "defaults").cloned().collect()
+    options
+        .iter()
+        .filter(|o| o.as_str() != "defaults")
+        .cloned()
+        .collect()
 }
 
 /// The argv of each command an action runs. `WriteGpt`, `WriteFirmware` and
@@ -40,13 +47,24 @@ pub fn mount_options(options: &[String]) -> Vec<String> {
 pub fn commands(a: &Action) -> Vec<Vec<String>> {
     match a {
         Action::WipeSignatures { device } => vec![v(&["wipefs", "--all", "--quiet", device])],
-        Action::WriteGpt { .. } | Action::WriteFirmware { .. } | Action::BtrfsSubvolume { .. } => Vec::new(),
-        Action::MdAssemble { device, members, .. } => {
+        Action::WriteGpt { .. } | Action::WriteFirmware { .. } | Action::BtrfsSubvolume { .. } => {
+            Vec::new()
+        }
+        Action::MdAssemble {
+            device, members, ..
+        } => {
             let mut c = v(&["mdadm", "--assemble", device, "--run"]);
             c.extend(members.iter().cloned());
             vec![c]
         }
-        Action::MdCreate { device, name, level, metadata, members, extra_args } => {
+        Action::MdCreate {
+            device,
+            name,
+            level,
+            metadata,
+            members,
+            extra_args,
+        } => {
             let mut c = v(&["mdadm", "--create", device, "--run", "--homehost=any"]);
             c.push(format!("--name={name}"));
             c.push(format!("--level={level}"));
@@ -58,14 +76,31 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.extend(members.iter().cloned());
             vec![c]
         }
-        Action::LuksFormat { device, key, extra_args, .. } => {
-            let mut c = v(&["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2"]);
+        Action::LuksFormat {
+            device,
+            key,
+            extra_args,
+            ..
+        } => {
+            let mut c = v(&[
+                "cryptsetup",
+                "luksFormat",
+                "--batch-mode",
+                "--type",
+                "luks2",
+            ]);
             c.extend(key_args(key));
             c.extend(extra_args.iter().cloned());
             c.push(device.clone());
             vec![c]
         }
-        Action::LuksOpen { device, name, key, allow_discards, extra_args } => {
+        Action::LuksOpen {
+            device,
+            name,
+            key,
+            allow_discards,
+            extra_args,
+        } => {
             let mut c = v(&["cryptsetup", "open"]);
             c.extend(key_args(key));
             if *allow_discards {
@@ -76,7 +111,11 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.push(name.clone());
             vec![c]
         }
-        Action::Mkfs { format, devices, extra_args } => {
+        Action::Mkfs {
+            format,
+            devices,
+            extra_args,
+        } => {
             let mut c = vec![format!("mkfs.{format}")];
             match format.as_str() {
                 "ext4" | "ext3" | "ext2" => c.extend(v(&["-F", "-q"])),
@@ -88,7 +127,14 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             vec![c]
         }
         Action::Mkswap { device } => vec![v(&["mkswap", device])],
-        Action::ZpoolCreate { name, vdev, devices, options, root_fs_options, altroot } => {
+        Action::ZpoolCreate {
+            name,
+            vdev,
+            devices,
+            options,
+            root_fs_options,
+            altroot,
+        } => {
             let mut c = v(&["zpool", "create", "-f", "-R", altroot]);
             for (k, val) in options {
                 c.extend(["-o".into(), format!("{k}={val}")]);
@@ -103,7 +149,11 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.extend(devices.iter().cloned());
             vec![c]
         }
-        Action::ZfsCreate { name, options, volume_size } => {
+        Action::ZfsCreate {
+            name,
+            options,
+            volume_size,
+        } => {
             let mut c = v(&["zfs", "create", "-p"]);
             if let Some(b) = volume_size {
                 c.extend(["-V".into(), b.to_string()]);
@@ -117,7 +167,12 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
         Action::Unmount { target } => vec![v(&["umount", target])],
         Action::LuksClose { name } => vec![v(&["cryptsetup", "close", name])],
         Action::MdStop { device } => vec![v(&["mdadm", "--stop", device])],
-        Action::Mount { source, target, fstype, options } => {
+        Action::Mount {
+            source,
+            target,
+            fstype,
+            options,
+        } => {
             let mut c = v(&["mount", "-t", fstype]);
             let o = mount_options(options);
             if !o.is_empty() {
@@ -131,11 +186,28 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
 }
 
 fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
-    let _ = writeln!(out, "\n# step {}: {}: {}", st.id, format!("{:?}", st.change).to_lowercase(), st.description);
+    let _ = writeln!(
+        out,
+        "\n# step {}: {}: {}",
+        st.id,
+        format!("{:?}", st.change).to_lowercase(),
+        st.description
+    );
     match &st.action {
         Action::WriteGpt { disk, device } => {
-            let Some(t) = plan.disks.iter().find(|d| &d.name == disk).and_then(|d| d.table.as_ref()) else { return };
-            let _ = writeln!(out, "sgdisk --clear --set-alignment=1 --disk-guid={} \\", t.disk_guid);
+            let Some(t) = plan
+                .disks
+                .iter()
+                .find(|d| &d.name == disk)
+                .and_then(|d| d.table.as_ref())
+            else {
+                return;
+            };
+            let _ = writeln!(
+                out,
+                "sgdisk --clear --set-alignment=1 --disk-guid={} \\",
+                t.disk_guid
+            );
             for p in &t.partitions {
                 let n = p.number;
                 let mut words = vec![
@@ -152,19 +224,46 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
             let _ = writeln!(out, "  {}", quote(device));
             // sgdisk asks the kernel to re-read the table; partx also covers
             // loop devices and kernels that did not pick the new table up.
-            let _ = writeln!(out, "partx --update {} 2>/dev/null || partx --add {}", quote(device), quote(device));
+            let _ = writeln!(
+                out,
+                "partx --update {} 2>/dev/null || partx --add {}",
+                quote(device),
+                quote(device)
+            );
             for p in &t.partitions {
                 let _ = writeln!(out, "wait_for {}", quote(&partition_path(device, p.number)));
             }
         }
-        Action::WriteFirmware { device, image, offset, max_size, region, .. } => {
-            let _ = writeln!(out, "[ \"$(wc -c < {img})\" -le {max_size} ] || {{ echo 'firmware image {r} is larger than {max_size} bytes' >&2; exit 1; }}", img = quote(image), r = region);
-            let _ = writeln!(out, "dd if={} of={} bs=512 seek={} conv=notrunc,fsync status=none", quote(image), quote(device), offset / 512);
+        Action::WriteFirmware {
+            device,
+            image,
+            offset,
+            max_size,
+            region,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "[ \"$(wc -c < {img})\" -le {max_size} ] || {{ echo 'firmware image {r} is larger than {max_size} bytes' >&2; exit 1; }}",
+                img = quote(image),
+                r = region
+            );
+            let _ = writeln!(
+                out,
+                "dd if={} of={} bs=512 seek={} conv=notrunc,fsync status=none",
+                quote(image),
+                quote(device),
+                offset / 512
+            );
         }
         Action::BtrfsSubvolume { device, name } => {
             let _ = writeln!(out, "scratch=$(mktemp -d)");
             let _ = writeln!(out, "mount -t btrfs {} \"$scratch\"", quote(device));
-            let _ = writeln!(out, "btrfs subvolume create \"$scratch\"/{}", quote(name.trim_start_matches('/')));
+            let _ = writeln!(
+                out,
+                "btrfs subvolume create \"$scratch\"/{}",
+                quote(name.trim_start_matches('/'))
+            );
             let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
         }
         a => {
@@ -179,12 +278,29 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
 pub fn sh(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/bin/sh");
-    let _ = writeln!(out, "# Generated by nasstrap {} from {}.", env!("CARGO_PKG_VERSION"), plan.layout);
-    let _ = writeln!(out, "# It does what `nasstrap apply` would do on blank disks. Review it first:");
-    let _ = writeln!(out, "# the steps marked destroy erase what the named disks hold.");
+    let _ = writeln!(
+        out,
+        "# Generated by nasstrap {} from {}.",
+        env!("CARGO_PKG_VERSION"),
+        plan.layout
+    );
+    let _ = writeln!(
+        out,
+        "# It does what `nasstrap apply` would do on blank disks. Review it first:"
+    );
+    let _ = writeln!(
+        out,
+        "# the steps marked destroy erase what the named disks hold."
+    );
     let _ = writeln!(out, "set -eu");
-    let _ = writeln!(out, "\n# Partition nodes can lag behind the table write; wait up to 10 s for one.");
-    let _ = writeln!(out, "wait_for() {{\n  i=0\n  while [ ! -b \"$1\" ] && [ \"$i\" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n  [ -b \"$1\" ] || {{ echo \"$1 did not appear\" >&2; exit 1; }}\n}}");
+    let _ = writeln!(
+        out,
+        "\n# Partition nodes can lag behind the table write; wait up to 10 s for one."
+    );
+    let _ = writeln!(
+        out,
+        "wait_for() {{\n  i=0\n  while [ ! -b \"$1\" ] && [ \"$i\" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n  [ -b \"$1\" ] || {{ echo \"$1 did not appear\" >&2; exit 1; }}\n}}"
+    );
     for st in &plan.steps {
         if st.change != super::Change::Keep {
             step_lines(plan, st, &mut out);

@@ -17,7 +17,11 @@ pub struct SparseDevice {
 impl SparseDevice {
     /// A device of `len` bytes, all zero.
     pub fn new(len: u64) -> Self {
-        SparseDevice { len, pos: 0, chunks: HashMap::new() }
+        SparseDevice {
+            len,
+            pos: 0,
+            chunks: HashMap::new(),
+        }
     }
 
     /// Bytes `[offset, offset+n)`, zeros where nothing was written.
@@ -46,11 +50,17 @@ impl Read for SparseDevice {
 impl Write for SparseDevice {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.pos + buf.len() as u64 > self.len {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "write past the end of the device"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write past the end of the device",
+            ));
         }
         for (i, b) in buf.iter().enumerate() {
             let at = self.pos + i as u64;
-            let c = self.chunks.entry(at / CHUNK).or_insert_with(|| Box::new([0u8; CHUNK as usize]));
+            let c = self
+                .chunks
+                .entry(at / CHUNK)
+                .or_insert_with(|| Box::new([0u8; CHUNK as usize]));
             c[(at % CHUNK) as usize] = *b;
         }
         self.pos += buf.len() as u64;
@@ -74,7 +84,10 @@ impl Seek for SparseDevice {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            )),
         }
     }
 }

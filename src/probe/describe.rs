@@ -24,20 +24,70 @@ fn sig(s: &Option<Signature>) -> String {
 pub fn text(obs: &Observed) -> String {
     let mut s = String::new();
     for d in &obs.disks {
-        let ident = [d.model.as_deref(), d.serial.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        let _ = writeln!(s, "{}  {}  {}-byte sectors  {}{}{}", d.path, human(d.size_bytes), d.logical_sector_size, if ident.is_empty() { "(no model/serial)" } else { &ident }, if d.removable { "  removable" } else { "" }, if d.read_only { "  read-only" } else { "" });
+        let ident = [d.model.as_deref(), d.serial.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = writeln!(
+            s,
+            "{}  {}  {}-byte sectors  {}{}{}",
+            d.path,
+            human(d.size_bytes),
+            d.logical_sector_size,
+            if ident.is_empty() {
+                "(no model/serial)"
+            } else {
+                &ident
+            },
+            if d.removable { "  removable" } else { "" },
+            if d.read_only { "  read-only" } else { "" }
+        );
         for l in d.by_path.iter().chain(&d.by_id) {
             let _ = writeln!(s, "    {l}");
         }
         match &d.table {
             Table::None => {}
-            Table::Mbr => { let _ = writeln!(s, "  MBR partition table"); }
-            Table::Unknown(t) => { let _ = writeln!(s, "  {t} partition table"); }
+            Table::Mbr => {
+                let _ = writeln!(s, "  MBR partition table");
+            }
+            Table::Unknown(t) => {
+                let _ = writeln!(s, "  {t} partition table");
+            }
             Table::Gpt(g) => {
-                let _ = writeln!(s, "  GPT {}{}", g.disk_guid, if g.primary_ok && g.backup_ok { String::new() } else { format!("  (primary {}, backup {})", ok(g.primary_ok), ok(g.backup_ok)) });
+                let _ = writeln!(
+                    s,
+                    "  GPT {}{}",
+                    g.disk_guid,
+                    if g.primary_ok && g.backup_ok {
+                        String::new()
+                    } else {
+                        format!(
+                            "  (primary {}, backup {})",
+                            ok(g.primary_ok),
+                            ok(g.backup_ok)
+                        )
+                    }
+                );
                 for e in &g.entries {
                     let p = d.partitions.iter().find(|p| p.number == e.number);
-                    let _ = writeln!(s, "  p{:<3} sectors {:>11}..{:<11} {:>9}  {:<5} {:<20} {}{}", e.number, e.first_lba, e.last_lba, human((e.last_lba - e.first_lba + 1) * d.logical_sector_size as u64), parttype::short_name(&e.type_guid), e.name, sig(&p.and_then(|p| p.signature.clone())), p.map(|p| p.mountpoints.iter().map(|m| format!("  on {m}")).collect::<String>()).unwrap_or_default());
+                    let _ = writeln!(
+                        s,
+                        "  p{:<3} sectors {:>11}..{:<11} {:>9}  {:<5} {:<20} {}{}",
+                        e.number,
+                        e.first_lba,
+                        e.last_lba,
+                        human((e.last_lba - e.first_lba + 1) * d.logical_sector_size as u64),
+                        parttype::short_name(&e.type_guid),
+                        e.name,
+                        sig(&p.and_then(|p| p.signature.clone())),
+                        p.map(|p| p
+                            .mountpoints
+                            .iter()
+                            .map(|m| format!("  on {m}"))
+                            .collect::<String>())
+                            .unwrap_or_default()
+                    );
                 }
             }
         }
@@ -46,10 +96,31 @@ pub fn text(obs: &Observed) -> String {
         }
     }
     for a in &obs.md_arrays {
-        let _ = writeln!(s, "md {} ({}) {} {:?}: {}", a.path, a.name.as_deref().unwrap_or("-"), a.level, a.state, a.members.iter().map(|m| m.device.as_str()).collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            s,
+            "md {} ({}) {} {:?}: {}",
+            a.path,
+            a.name.as_deref().unwrap_or("-"),
+            a.level,
+            a.state,
+            a.members
+                .iter()
+                .map(|m| m.device.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
     for l in &obs.luks {
-        let _ = writeln!(s, "luks{} {} {}", l.version, l.device, l.open_as.as_deref().map(|n| format!("open as /dev/mapper/{n}")).unwrap_or_else(|| "closed".into()));
+        let _ = writeln!(
+            s,
+            "luks{} {} {}",
+            l.version,
+            l.device,
+            l.open_as
+                .as_deref()
+                .map(|n| format!("open as /dev/mapper/{n}"))
+                .unwrap_or_else(|| "closed".into())
+        );
     }
     s
 }
@@ -64,19 +135,40 @@ fn q(s: &str) -> String {
 
 /// The name the layout gives a disk: the `--disk` mapping's name, else the kernel name.
 fn disk_name<'a>(d: &'a Disk, map: &'a [(String, String)]) -> &'a str {
-    map.iter().find(|(_, dev)| dev == &d.path || d.by_path.iter().chain(&d.by_id).any(|l| l == dev)).map(|(n, _)| n.as_str()).unwrap_or(d.name.as_str())
+    map.iter()
+        .find(|(_, dev)| dev == &d.path || d.by_path.iter().chain(&d.by_id).any(|l| l == dev))
+        .map(|(n, _)| n.as_str())
+        .unwrap_or(d.name.as_str())
 }
 
-fn fs_content(obs: &Observed, device: &str, s: &Signature, mount_root: &str, indent: &str) -> String {
+fn fs_content(
+    obs: &Observed,
+    device: &str,
+    s: &Signature,
+    mount_root: &str,
+    indent: &str,
+) -> String {
     let mps: Vec<&super::Mount> = obs.mounts.iter().filter(|m| m.source == device).collect();
     let strip = |t: &str| -> String {
-        if t == mount_root { "/".into() } else { t.strip_prefix(mount_root).filter(|r| r.starts_with('/')).unwrap_or(t).to_string() }
+        if t == mount_root {
+            "/".into()
+        } else {
+            t.strip_prefix(mount_root)
+                .filter(|r| r.starts_with('/'))
+                .unwrap_or(t)
+                .to_string()
+        }
     };
     match s.fstype.as_str() {
         "ext4" | "ext3" | "ext2" | "xfs" | "vfat" => {
             let mut o = format!("{indent}type: filesystem\n{indent}format: {}\n", s.fstype);
             if let Some(l) = &s.label {
-                let _ = writeln!(o, "{indent}extraArgs: [{}, {}]", if s.fstype == "vfat" { "-n" } else { "-L" }, q(l));
+                let _ = writeln!(
+                    o,
+                    "{indent}extraArgs: [{}, {}]",
+                    if s.fstype == "vfat" { "-n" } else { "-L" },
+                    q(l)
+                );
             }
             if let Some(m) = mps.first() {
                 let _ = writeln!(o, "{indent}mountpoint: {}", q(&strip(&m.target)));
@@ -86,14 +178,30 @@ fn fs_content(obs: &Observed, device: &str, s: &Signature, mount_root: &str, ind
         "swap" => format!("{indent}type: swap\n"),
         "btrfs" => {
             let mut o = format!("{indent}type: btrfs\n");
-            let fs = obs.btrfs.iter().find(|b| s.uuid.as_deref() == Some(b.uuid.as_str()));
+            let fs = obs
+                .btrfs
+                .iter()
+                .find(|b| s.uuid.as_deref() == Some(b.uuid.as_str()));
             let mut args: Vec<String> = Vec::new();
             if let Some(l) = &s.label {
                 args.extend(["-L".into(), q(l)]);
             }
             if let Some(fs) = fs {
                 for other in fs.devices.iter().filter(|d| d.as_str() != device) {
-                    if let Some(label) = obs.disks.iter().flat_map(|d| d.partitions.iter().map(move |p| (d, p))).find(|(_, p)| &p.path == other).and_then(|(d, p)| match &d.table { Table::Gpt(g) => g.entries.iter().find(|e| e.number == p.number).map(|e| e.name.clone()), _ => None }) {
+                    if let Some(label) = obs
+                        .disks
+                        .iter()
+                        .flat_map(|d| d.partitions.iter().map(move |p| (d, p)))
+                        .find(|(_, p)| &p.path == other)
+                        .and_then(|(d, p)| match &d.table {
+                            Table::Gpt(g) => g
+                                .entries
+                                .iter()
+                                .find(|e| e.number == p.number)
+                                .map(|e| e.name.clone()),
+                            _ => None,
+                        })
+                    {
                         args.push(q(&format!("/dev/disk/by-partlabel/{label}")));
                     }
                 }
@@ -107,7 +215,14 @@ fn fs_content(obs: &Observed, device: &str, s: &Signature, mount_root: &str, ind
                 let _ = writeln!(o, "{indent}subvolumes:");
                 for sv in &fs.subvolumes {
                     let _ = write!(o, "{indent}  {}: {{", q(sv));
-                    let m = obs.mounts.iter().find(|m| fs.devices.contains(&m.source) && m.options.iter().any(|x| x.trim_start_matches("subvol=").trim_start_matches('/') == sv.trim_start_matches('/') && x.starts_with("subvol=")));
+                    let m = obs.mounts.iter().find(|m| {
+                        fs.devices.contains(&m.source)
+                            && m.options.iter().any(|x| {
+                                x.trim_start_matches("subvol=").trim_start_matches('/')
+                                    == sv.trim_start_matches('/')
+                                    && x.starts_with("subvol=")
+                            })
+                    });
                     if let Some(m) = m {
                         let _ = write!(o, " mountpoint: {}", q(&strip(&m.target)));
                     }
@@ -116,7 +231,9 @@ fn fs_content(obs: &Observed, device: &str, s: &Signature, mount_root: &str, ind
             }
             o
         }
-        other => format!("{indent}# {other}: not described yet\n{indent}type: filesystem\n{indent}format: {other}\n"),
+        other => format!(
+            "{indent}# {other}: not described yet\n{indent}type: filesystem\n{indent}format: {other}\n"
+        ),
     }
 }
 
@@ -127,7 +244,9 @@ pub fn as_layout(obs: &Observed, map: &[(String, String)]) -> String {
 
 /// As `as_layout`, with mountpoints taken relative to `mount_root`.
 pub fn as_layout_at(obs: &Observed, map: &[(String, String)], mount_root: &str) -> String {
-    let mut s = String::from("# Written by `nasstrap probe --as-layout`: what is on these disks now.\ndisk:\n");
+    let mut s = String::from(
+        "# Written by `nasstrap probe --as-layout`: what is on these disks now.\ndisk:\n",
+    );
     let mut md = String::new();
     // Btrfs members named by another member's extraArgs carry no content of their own.
     let mut claimed: Vec<String> = Vec::new();
@@ -142,57 +261,121 @@ pub fn as_layout_at(obs: &Observed, map: &[(String, String)], mount_root: &str) 
         let _ = writeln!(s, "  {}:\n    device: {}", q(name), q(&d.path));
         let Table::Gpt(g) = &d.table else {
             if let Some(sig) = &d.signature {
-                let _ = write!(s, "    content:\n{}", fs_content(obs, &d.path, sig, mount_root, "      "));
+                let _ = write!(
+                    s,
+                    "    content:\n{}",
+                    fs_content(obs, &d.path, sig, mount_root, "      ")
+                );
             }
             continue;
         };
         let _ = writeln!(s, "    content:\n      type: gpt\n      partitions:");
         for e in &g.entries {
-            let key = e.name.strip_prefix(&format!("disk-{name}-")).filter(|k| !k.is_empty()).map(str::to_string).unwrap_or_else(|| format!("p{}", e.number));
+            let key = e
+                .name
+                .strip_prefix(&format!("disk-{name}-"))
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("p{}", e.number));
             let sector = d.logical_sector_size as u64;
-            let _ = writeln!(s, "        {}:\n          label: {}\n          type: {}\n          start: {}s\n          size: {}s\n          priority: {}", q(&key), q(&e.name), parttype::short_name(&e.type_guid), e.first_lba, e.last_lba - e.first_lba + 1, e.number);
+            let _ = writeln!(
+                s,
+                "        {}:\n          label: {}\n          type: {}\n          start: {}s\n          size: {}s\n          priority: {}",
+                q(&key),
+                q(&e.name),
+                parttype::short_name(&e.type_guid),
+                e.first_lba,
+                e.last_lba - e.first_lba + 1,
+                e.number
+            );
             let _ = sector;
             if e.attributes & 4 != 0 {
                 let _ = writeln!(s, "          bootable: true");
             }
-            let bits: Vec<String> = (0..64).filter(|b| *b != 2 && e.attributes & (1 << b) != 0).map(|b: u32| b.to_string()).collect();
+            let bits: Vec<String> = (0..64)
+                .filter(|b| *b != 2 && e.attributes & (1 << b) != 0)
+                .map(|b: u32| b.to_string())
+                .collect();
             if !bits.is_empty() {
                 let _ = writeln!(s, "          attributes: [{}]", bits.join(", "));
             }
-            let Some(p) = d.partitions.iter().find(|p| p.number == e.number) else { continue };
+            let Some(p) = d.partitions.iter().find(|p| p.number == e.number) else {
+                continue;
+            };
             if claimed.contains(&p.path) {
                 continue;
             }
             let Some(sig) = &p.signature else { continue };
             match sig.fstype.as_str() {
                 "linux_raid_member" => {
-                    let arr = obs.md_arrays.iter().find(|a| a.members.iter().any(|m| m.device == p.path));
-                    let an = arr.and_then(|a| a.name.clone()).or_else(|| sig.label.as_ref().map(|l| l.rsplit(':').next().unwrap_or(l).to_string())).unwrap_or_else(|| "md".into());
+                    let arr = obs
+                        .md_arrays
+                        .iter()
+                        .find(|a| a.members.iter().any(|m| m.device == p.path));
+                    let an = arr
+                        .and_then(|a| a.name.clone())
+                        .or_else(|| {
+                            sig.label
+                                .as_ref()
+                                .map(|l| l.rsplit(':').next().unwrap_or(l).to_string())
+                        })
+                        .unwrap_or_else(|| "md".into());
                     let _ = writeln!(s, "          content: {{ type: mdraid, name: {} }}", q(&an));
                     if let Some(a) = arr
                         && !md.contains(&format!("  {}:", q(&an)))
                     {
                         let level = a.level.trim_start_matches("raid");
-                        let _ = writeln!(md, "  {}:\n    level: {}\n    metadata: {}", q(&an), level, q(a.metadata.as_deref().unwrap_or("default")));
+                        let _ = writeln!(
+                            md,
+                            "  {}:\n    level: {}\n    metadata: {}",
+                            q(&an),
+                            level,
+                            q(a.metadata.as_deref().unwrap_or("default"))
+                        );
                         if let Some(inner) = &a.signature {
-                            let _ = write!(md, "    content:\n{}", fs_content(obs, &a.path, inner, mount_root, "      "));
+                            let _ = write!(
+                                md,
+                                "    content:\n{}",
+                                fs_content(obs, &a.path, inner, mount_root, "      ")
+                            );
                         }
                     }
                 }
                 "crypto_LUKS" => {
                     let l = obs.luks.iter().find(|l| l.device == p.path);
-                    let ln = l.and_then(|l| l.open_as.clone()).unwrap_or_else(|| format!("crypt-{key}"));
-                    let _ = writeln!(s, "          content:\n            type: luks\n            name: {}\n            askPassword: true", q(&ln));
-                    if let Some(inner) = l.and_then(|l| l.open.as_ref()).and_then(|m| m.signature.as_ref()) {
+                    let ln = l
+                        .and_then(|l| l.open_as.clone())
+                        .unwrap_or_else(|| format!("crypt-{key}"));
+                    let _ = writeln!(
+                        s,
+                        "          content:\n            type: luks\n            name: {}\n            askPassword: true",
+                        q(&ln)
+                    );
+                    if let Some(inner) = l
+                        .and_then(|l| l.open.as_ref())
+                        .and_then(|m| m.signature.as_ref())
+                    {
                         let dev = format!("/dev/mapper/{ln}");
-                        let _ = write!(s, "            content:\n{}", fs_content(obs, &dev, inner, mount_root, "              "));
+                        let _ = write!(
+                            s,
+                            "            content:\n{}",
+                            fs_content(obs, &dev, inner, mount_root, "              ")
+                        );
                     }
                 }
                 "zfs_member" => {
-                    let _ = writeln!(s, "          content: {{ type: zfs, pool: {} }}", q(sig.label.as_deref().unwrap_or("pool")));
+                    let _ = writeln!(
+                        s,
+                        "          content: {{ type: zfs, pool: {} }}",
+                        q(sig.label.as_deref().unwrap_or("pool"))
+                    );
                 }
                 _ => {
-                    let _ = write!(s, "          content:\n{}", fs_content(obs, &p.path, sig, mount_root, "            "));
+                    let _ = write!(
+                        s,
+                        "          content:\n{}",
+                        fs_content(obs, &p.path, sig, mount_root, "            ")
+                    );
                 }
             }
         }

@@ -32,7 +32,10 @@ pub fn skip_unless_available() -> bool {
     match available() {
         Ok(()) => false,
         Err(why) => {
-            assert!(std::env::var("CI").is_err(), "CI must run loop-device tests: {why}");
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run loop-device tests: {why}"
+            );
             eprintln!("SKIP: {why}");
             true
         }
@@ -40,12 +43,23 @@ pub fn skip_unless_available() -> bool {
 }
 
 fn nix_is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn run(argv: &[&str]) -> String {
-    let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-    assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -64,14 +78,24 @@ impl Loop {
         let f = std::fs::File::create(&image).unwrap();
         f.set_len(size).unwrap();
         drop(f);
-        let device = run(&["losetup", "--find", "--show", "--partscan", image.to_str().unwrap()]);
+        let device = run(&[
+            "losetup",
+            "--find",
+            "--show",
+            "--partscan",
+            image.to_str().unwrap(),
+        ]);
         Loop { image, device }
     }
 
     /// SHA-256 of the whole image, through the loop device's page cache.
     pub fn checksum(&self) -> String {
         run(&["sync"]);
-        run(&["sha256sum", self.image.to_str().unwrap()]).split_whitespace().next().unwrap().to_string()
+        run(&["sha256sum", self.image.to_str().unwrap()])
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -96,7 +120,11 @@ pub fn layout_disks(dir: &Path) -> (Loop, Loop, Loop, Loop) {
 pub fn unmount_all(root: &Path) {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let r = root.to_str().unwrap();
-    let mut targets: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(1)).filter(|t| t.starts_with(r)).collect();
+    let mut targets: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .filter(|t| t.starts_with(r))
+        .collect();
     targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
     for t in targets {
         let _ = Command::new("umount").arg(t).status();
