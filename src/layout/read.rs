@@ -8,7 +8,8 @@ use super::parttype;
 use super::size::{self, Size};
 use super::yaml::{Kind, Node};
 
-const HOOKS: [&str; 6] = [
+/// disko's hook options: accepted only empty (their default).
+pub(crate) const HOOKS: [&str; 6] = [
     "preCreateHook",
     "postCreateHook",
     "preMountHook",

@@ -11,14 +11,7 @@ fn obj(props: Value, required: &[&str]) -> Value {
 }
 
 fn hooks(mut props: Value) -> Value {
-    for h in [
-        "preCreateHook",
-        "postCreateHook",
-        "preMountHook",
-        "postMountHook",
-        "preUnmountHook",
-        "postUnmountHook",
-    ] {
+    for h in super::read::HOOKS {
         props[h] = json!({ "const": "", "description": "hooks are refused; only an empty string is accepted (disko's default)" });
     }
     props
