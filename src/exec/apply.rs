@@ -134,7 +134,13 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
     // These tools open the device exclusively; udev re-probes every device
     // written to (its inotify watch), and a probe in flight makes them fail
     // with "busy". Only where udev runs.
-    if matches!(st.action, Action::Mkfs { .. } | Action::Mkswap { .. } | Action::LuksFormat { .. } | Action::MdCreate { .. }) {
+    if matches!(
+        st.action,
+        Action::Mkfs { .. }
+            | Action::Mkswap { .. }
+            | Action::LuksFormat { .. }
+            | Action::MdCreate { .. }
+    ) {
         settle_udev()?;
     }
     match &st.action {
