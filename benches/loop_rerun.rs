@@ -19,11 +19,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b, c, _bystander) = loopdev::layout_disks(dir.path());
     let root = dir.path().join("mnt");
-    let map = vec![
-        ("a".to_string(), a.device.clone()),
-        ("b".into(), b.device.clone()),
-        ("c".into(), c.device.clone()),
-    ];
+    let map = loopdev::layout_map(&a, &b, &c);
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");
     let loaded = layout::load_file(&file, &map).unwrap();
     let opts = plan::Options {

@@ -254,13 +254,12 @@ fn facts_args(
             },
         );
     }
-    for (name, sector) in sector_of {
-        if !out.contains_key(&name) {
+    for name in sector_of.keys() {
+        if !out.contains_key(name) {
             return Err(Failure::Usage(format!(
                 "--sector-size {name}: also give --disk-size {name}=SIZE"
             )));
         }
-        let _ = sector;
     }
     Ok(out)
 }
@@ -425,10 +424,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             disks,
             root,
         } => {
-            let (plan, refusals) = diff_live(&path, &disks, &root, false)?;
+            let (plan, refusals, obs) = diff_live_observed(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
-            let devices: Vec<String> = plan.disks.iter().map(|d| d.device.clone()).collect();
-            let obs = crate::exec::collect::observe(&devices)?;
             let down = plan::diff::take_down(&plan, &obs);
             crate::exec::apply::apply(&down, &crate::progress::Bars::new(&down))?;
             Ok(EXIT_OK)
@@ -499,6 +496,16 @@ fn diff_live(
     mount_root: &str,
     firmware: bool,
 ) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
+    diff_live_observed(path, disks, mount_root, firmware).map(|(p, r, _)| (p, r))
+}
+
+/// `diff_live`, also handing back what the probe saw (unmount needs it).
+fn diff_live_observed(
+    path: &std::path::Path,
+    disks: &DiskArgs,
+    mount_root: &str,
+    firmware: bool,
+) -> Result<(plan::Plan, Vec<plan::diff::Refusal>, crate::probe::Observed), Failure> {
     let map = disk_map(disks)?;
     let loaded = load(path, &map)?;
     if loaded.report.has_errors() {
@@ -526,7 +533,7 @@ fn diff_live(
     if !loaded.report.diagnostics.is_empty() {
         eprint!("{}", loaded.report);
     }
-    Ok((plan, refusals))
+    Ok((plan, refusals, obs))
 }
 
 fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {

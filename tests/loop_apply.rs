@@ -16,11 +16,7 @@ fn from_scratch_apply_builds_every_filesystem() {
     let (a, b, c, bystander) = loopdev::layout_disks(dir.path());
     let before = bystander.checksum();
     let root = dir.path().join("mnt");
-    let map = vec![
-        ("a".to_string(), a.device.clone()),
-        ("b".into(), b.device.clone()),
-        ("c".into(), c.device.clone()),
-    ];
+    let map = loopdev::layout_map(&a, &b, &c);
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");
     let loaded = layout::load_file(&file, &map).unwrap();
     let mut opts = plan::Options {

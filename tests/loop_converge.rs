@@ -47,7 +47,10 @@ fn blank_apply_rerun_change_refuse_converge() {
     let map = dir.path().join("disks.map");
     std::fs::write(
         &map,
-        format!("a={}\nb={}\nc={}\n", a.device, b.device, c.device),
+        loopdev::layout_map(&a, &b, &c)
+            .iter()
+            .map(|(n, d)| format!("{n}={d}\n"))
+            .collect::<String>(),
     )
     .unwrap();
     let layout = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layouts/loop.yaml");

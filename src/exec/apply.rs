@@ -379,6 +379,11 @@ fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str
 /// md arrays this plan creates resync in the background; say how far they are
 /// (one read of /proc/mdstat, no process).
 fn report_resync(plan: &Plan, reporter: &dyn Reporter) {
+    let creates =
+        |s: &Step| s.change != Change::Keep && matches!(s.action, Action::MdCreate { .. });
+    if !plan.steps.iter().any(creates) {
+        return;
+    }
     let Ok(text) = std::fs::read_to_string("/proc/mdstat") else {
         return;
     };

@@ -258,15 +258,7 @@ pub fn observe(only: &[String]) -> Result<Observed> {
     let raw = collect()?;
     let mut obs = probe::assemble::assemble(&raw).context("making sense of the probe")?;
     if !only.is_empty() {
-        obs.disks.retain(|d| {
-            only.iter().any(|o| {
-                o == &d.path
-                    || d.by_path
-                        .iter()
-                        .chain(&d.by_id)
-                        .any(|l| l == o || Some(l.as_str()) == o.rsplit('/').next())
-            })
-        });
+        obs.disks.retain(|d| only.iter().any(|o| d.answers_to(o)));
     }
     Ok(obs)
 }

@@ -29,14 +29,9 @@ pub fn open_exclusive(device: &str) -> Result<File> {
     let mut o = OpenOptions::new();
     o.read(true).write(true);
     #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-        if std::fs::metadata(device)
-            .map(|m| m.file_type().is_block_device())
-            .unwrap_or(false)
-        {
-            o.custom_flags(nix::libc::O_EXCL);
-        }
+    if is_block(device) {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(nix::libc::O_EXCL);
     }
     o.open(device).with_context(|| {
         format!("opening {device} for writing (is it mounted, swap, or part of an array?)")

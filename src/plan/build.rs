@@ -80,17 +80,16 @@ fn is_mmc(device: &str) -> bool {
     device.contains("mmcblk") || device.contains(".mmc") || device.contains("sdhci")
 }
 
-struct Builder<'a> {
+struct Builder {
     steps: Vec<Step>,
     /// Device path → the layout disks it lives on.
     owners: HashMap<String, Vec<String>>,
     mounts: Vec<(String, String, String, Vec<String>)>,
-    layout: &'a Layout,
     /// by-partlabel paths and device paths → planned partition device.
     aliases: HashMap<String, String>,
 }
 
-impl Builder<'_> {
+impl Builder {
     fn push(&mut self, change: Change, subject: &str, description: String, action: Action) {
         let id = self.steps.len() as u32 + 1;
         let disks = self.owners_of(&action);
@@ -350,7 +349,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         steps: Vec::new(),
         owners: HashMap::new(),
         mounts: Vec::new(),
-        layout: l,
         aliases,
     };
     for (d, dp) in l.disks.iter().zip(&disks) {
@@ -534,7 +532,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                             devices,
                             options: p.options.clone(),
                             root_fs_options: p.root_fs_options.clone(),
-                            altroot: b_root(&mount_root),
+                            altroot: mount_root.clone(),
                         },
                     );
                     if p.mountpoint.is_some() {
@@ -627,7 +625,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
             },
         );
     }
-    let _ = b.layout;
     Some(Plan {
         version: super::JSON_VERSION,
         layout: opts.layout_file.clone(),
@@ -636,10 +633,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         disks,
         steps: b.steps,
     })
-}
-
-fn b_root(root: &str) -> String {
-    root.to_string()
 }
 
 fn with_zfsutil(opts: &[String]) -> Vec<String> {

@@ -281,14 +281,7 @@ fn looks_like_partition(device: &str) -> bool {
 
 /// The observed disk behind a planned device path (kernel path or a by-path/by-id link).
 pub fn find_disk<'a>(obs: &'a Observed, device: &str) -> Option<&'a Disk> {
-    let short = device.rsplit('/').next().unwrap_or(device);
-    obs.disks.iter().find(|d| {
-        d.path == device
-            || d.by_path
-                .iter()
-                .chain(&d.by_id)
-                .any(|l| l == device || l == short)
-    })
+    obs.disks.iter().find(|d| d.answers_to(device))
 }
 
 /// The signature on any device: a disk, a partition, an md array, an open LUKS volume.

@@ -136,7 +136,7 @@ fn q(s: &str) -> String {
 /// The name the layout gives a disk: the `--disk` mapping's name, else the kernel name.
 fn disk_name<'a>(d: &'a Disk, map: &'a [(String, String)]) -> &'a str {
     map.iter()
-        .find(|(_, dev)| dev == &d.path || d.by_path.iter().chain(&d.by_id).any(|l| l == dev))
+        .find(|(_, dev)| d.answers_to(dev))
         .map(|(n, _)| n.as_str())
         .unwrap_or(d.name.as_str())
 }
@@ -277,7 +277,6 @@ pub fn as_layout_at(obs: &Observed, map: &[(String, String)], mount_root: &str) 
                 .filter(|k| !k.is_empty())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("p{}", e.number));
-            let sector = d.logical_sector_size as u64;
             let _ = writeln!(
                 s,
                 "        {}:\n          label: {}\n          type: {}\n          start: {}s\n          size: {}s\n          priority: {}",
@@ -288,7 +287,6 @@ pub fn as_layout_at(obs: &Observed, map: &[(String, String)], mount_root: &str) 
                 e.last_lba - e.first_lba + 1,
                 e.number
             );
-            let _ = sector;
             if e.attributes & 4 != 0 {
                 let _ = writeln!(s, "          bootable: true");
             }

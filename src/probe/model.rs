@@ -63,6 +63,14 @@ pub struct Disk {
     pub mountpoints: Vec<String>,
 }
 
+impl Disk {
+    /// Whether `device` names this disk: its kernel path or one of its
+    /// by-path/by-id links (udev's, or the ones derived from sysfs).
+    pub fn answers_to(&self, device: &str) -> bool {
+        self.path == device || self.by_path.iter().chain(&self.by_id).any(|l| l == device)
+    }
+}
+
 /// What partition table a disk carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Table {

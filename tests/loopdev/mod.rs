@@ -116,6 +116,15 @@ pub fn layout_disks(dir: &Path) -> (Loop, Loop, Loop, Loop) {
     )
 }
 
+/// The `--disk` mapping of loop.yaml's disks to `layout_disks`' loop devices.
+pub fn layout_map(a: &Loop, b: &Loop, c: &Loop) -> Vec<(String, String)> {
+    vec![
+        ("a".into(), a.device.clone()),
+        ("b".into(), b.device.clone()),
+        ("c".into(), c.device.clone()),
+    ]
+}
+
 /// Unmount everything below `root` (deepest first) and close what holds the loops.
 pub fn unmount_all(root: &Path) {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
