@@ -414,7 +414,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         } => {
             let (plan, refusals) = diff_live_activated(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
-            let up = plan::diff::bring_up(&plan, read_only)
+            let up = plan::updown::bring_up(&plan, read_only)
                 .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
             crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
             Ok(EXIT_OK)
@@ -426,7 +426,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         } => {
             let (plan, refusals, obs) = diff_live_observed(&path, &disks, &root, false)?;
             refuse(&without_busy(refusals))?;
-            let down = plan::diff::take_down(&plan, &obs);
+            let down = plan::updown::take_down(&plan, &obs);
             crate::exec::apply::apply(&down, &crate::progress::Bars::new(&down))?;
             Ok(EXIT_OK)
         }

@@ -8,6 +8,7 @@ pub mod geometry;
 pub mod render;
 pub mod script;
 pub mod sparse;
+pub mod updown;
 
 pub use build::{Options, build};
 pub use geometry::{DiskFacts, PartGeometry, RegionGeometry, SizeSource, TableGeometry};

@@ -1,0 +1,240 @@
+//! The top-level collections besides disks: md arrays, ZFS pools and their
+//! datasets, and tmpfs (`nodev`).
+
+use super::super::decode::Ctx;
+use super::super::decode::join;
+use super::super::model::*;
+use super::super::yaml::{Kind, Node};
+use super::fs::mountpoint;
+use super::{HOOKS, content, fixed_type, same_name, with_hooks};
+
+pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<MdArray> {
+    let keys = with_hooks(&["type", "name", "level", "metadata", "content", "extraArgs"]);
+    let o = cx.obj(node, &site.path, &keys)?;
+    fixed_type(cx, &o, "mdadm");
+    same_name(cx, &o, "name", name);
+    for h in HOOKS {
+        cx.no_hook(&o, h);
+    }
+    // disko's default level is 1.
+    let level = cx.int(&o, "level").unwrap_or(At {
+        v: 1,
+        pos: site.pos,
+        path: o.path_of("level"),
+    });
+    if !MD_LEVELS.contains(&(level.v as u32)) || level.v < 0 {
+        cx.error(
+            level.pos,
+            &level.path,
+            format!("RAID level {} is not supported", level.v),
+            Some("levels: 0, 1, 5, 6, 10".into()),
+        );
+        return None;
+    }
+    let metadata = cx
+        .opt_string(&o, "metadata")
+        .map(|m| m.v)
+        .unwrap_or_else(|| "default".into());
+    const META: [&str; 6] = ["default", "0.90", "1.0", "1.1", "1.2", "1"];
+    if !META.contains(&metadata.as_str()) {
+        let k = o.key("metadata").expect("present");
+        cx.error(
+            k.pos,
+            &o.path_of("metadata"),
+            format!("unknown md metadata `{metadata}`"),
+            Some("one of: 1.2 (default), 1.1, 1.0, 0.90".into()),
+        );
+    }
+    Some(MdArray {
+        name: name.to_string(),
+        site,
+        level: At {
+            v: level.v as u32,
+            pos: level.pos,
+            path: level.path,
+        },
+        metadata,
+        extra_args: cx.strings(&o, "extraArgs"),
+        content: o
+            .get("content")
+            .and_then(|n| content(cx, n, &o.path_of("content"), name)),
+    })
+}
+
+pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Zpool> {
+    let keys = with_hooks(&[
+        "type",
+        "name",
+        "mode",
+        "options",
+        "rootFsOptions",
+        "mountpoint",
+        "mountOptions",
+        "datasets",
+    ]);
+    let o = cx.obj(node, &site.path, &keys)?;
+    fixed_type(cx, &o, "zpool");
+    same_name(cx, &o, "name", name);
+    for h in HOOKS {
+        cx.no_hook(&o, h);
+    }
+    let mode = match o.get("mode") {
+        None => At {
+            v: ZMode::Stripe,
+            pos: site.pos,
+            path: o.path_of("mode"),
+        },
+        Some(n) if matches!(n.kind, Kind::Map(_)) => {
+            cx.error(
+                n.pos,
+                &o.path_of("mode"),
+                "zpool vdev topologies (`mode.topology`) are not supported yet",
+                Some("use a single vdev: mode: mirror, raidz1, raidz2 or raidz3".into()),
+            );
+            // Keep the pool so its members do not also report "no zpool named".
+            At {
+                v: ZMode::Stripe,
+                pos: n.pos,
+                path: o.path_of("mode"),
+            }
+        }
+        Some(n) => {
+            let s = cx.string(n, &o.path_of("mode"))?;
+            let v = match s.v.as_str() {
+                "" | "stripe" => ZMode::Stripe,
+                "mirror" => ZMode::Mirror,
+                "raidz" | "raidz1" => ZMode::Raidz1,
+                "raidz2" => ZMode::Raidz2,
+                "raidz3" => ZMode::Raidz3,
+                other => {
+                    cx.error(
+                        s.pos,
+                        &s.path,
+                        format!("unknown zpool mode `{other}`"),
+                        Some("one of: \"\" (stripe), mirror, raidz1, raidz2, raidz3".into()),
+                    );
+                    return None;
+                }
+            };
+            At {
+                v,
+                pos: s.pos,
+                path: s.path,
+            }
+        }
+    };
+    let mut datasets = Vec::new();
+    if let Some(n) = o.get("datasets") {
+        let dpath = o.path_of("datasets");
+        for (k, v) in cx.named(n, &dpath) {
+            let site = Site {
+                pos: k.pos,
+                path: join(&dpath, &k.name),
+            };
+            if let Some(d) = dataset(cx, &k.name, site, v) {
+                datasets.push(d);
+            }
+        }
+    }
+    Some(Zpool {
+        name: name.to_string(),
+        site,
+        mode,
+        options: cx.props(&o, "options"),
+        root_fs_options: cx.props(&o, "rootFsOptions"),
+        mountpoint: mountpoint(cx, &o),
+        mount_options: cx.strings(&o, "mountOptions"),
+        datasets,
+    })
+}
+
+fn dataset(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Dataset> {
+    let keys = with_hooks(&[
+        "type",
+        "name",
+        "options",
+        "mountpoint",
+        "mountOptions",
+        "size",
+        "content",
+        "extraArgs",
+    ]);
+    let o = cx.obj(node, &site.path, &keys)?;
+    for h in HOOKS {
+        cx.no_hook(&o, h);
+    }
+    same_name(cx, &o, "name", name);
+    let t = cx.req_string(&o, "type", "zfs_fs or zfs_volume")?;
+    let kind = match t.v.as_str() {
+        "zfs_fs" => DatasetKind::ZfsFs {
+            mountpoint: mountpoint(cx, &o),
+            mount_options: cx.strings(&o, "mountOptions"),
+            options: cx.props(&o, "options"),
+        },
+        "zfs_volume" => {
+            let Some(size) = cx.plain_size(&o, "size") else {
+                if o.get("size").is_none() {
+                    cx.error(
+                        o.pos,
+                        &site.path,
+                        "missing `size`",
+                        Some("a volume needs a size, e.g. size: 10G".into()),
+                    );
+                }
+                return None;
+            };
+            DatasetKind::ZfsVolume {
+                size,
+                options: cx.props(&o, "options"),
+                content: o
+                    .get("content")
+                    .and_then(|n| content(cx, n, &o.path_of("content"), name))
+                    .map(Box::new),
+            }
+        }
+        other => {
+            cx.error(
+                t.pos,
+                &t.path,
+                format!("unknown dataset type `{other}`"),
+                Some("zfs_fs or zfs_volume".into()),
+            );
+            return None;
+        }
+    };
+    Some(Dataset {
+        name: name.to_string(),
+        site,
+        kind,
+    })
+}
+
+pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Nodev> {
+    let keys = with_hooks(&["type", "fsType", "device", "mountpoint", "mountOptions"]);
+    let o = cx.obj(node, &site.path, &keys)?;
+    fixed_type(cx, &o, "nodev");
+    for h in HOOKS {
+        cx.no_hook(&o, h);
+    }
+    let fs_type = cx
+        .opt_string(&o, "fsType")
+        .map(|s| s.v)
+        .unwrap_or_else(|| "tmpfs".into());
+    // disko's default mountpoint is the attribute name.
+    let mountpoint = cx.opt_string(&o, "mountpoint").unwrap_or(At {
+        v: name.to_string(),
+        pos: site.pos,
+        path: o.path_of("mountpoint"),
+    });
+    Some(Nodev {
+        name: name.to_string(),
+        site,
+        fs_type,
+        device: cx
+            .opt_string(&o, "device")
+            .map(|s| s.v)
+            .unwrap_or_else(|| "none".into()),
+        mountpoint,
+        mount_options: cx.strings(&o, "mountOptions"),
+    })
+}

@@ -1,0 +1,103 @@
+//! Bringing an installed layout up and down (`nasstrap mount` / `unmount`),
+//! from a plan already diffed against the live disks.
+
+use super::{Action, Change, Plan};
+use crate::probe::Observed;
+
+/// The steps that bring the layout up for use (`nasstrap mount`): assemble
+/// arrays, open LUKS, mount — refused when anything else is missing, because
+/// then the disks do not hold this layout yet. `read_only` mounts with `ro`.
+pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, String> {
+    let missing: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            s.change != Change::Keep
+                && !matches!(
+                    s.action,
+                    Action::MdAssemble { .. } | Action::LuksOpen { .. } | Action::Mount { .. }
+                )
+        })
+        .map(|s| format!("step {}: {}", s.id, s.description))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the disks do not hold this layout yet; apply would run:\n  {}",
+            missing.join("\n  ")
+        ));
+    }
+    let mut p = plan.clone();
+    for st in &mut p.steps {
+        if read_only {
+            match &mut st.action {
+                Action::Mount { options, .. } => options.push("ro".into()),
+                Action::LuksOpen { extra_args, .. } => extra_args.push("--readonly".into()),
+                Action::MdAssemble { .. } => {}
+                _ => {}
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// The steps that take the layout down (`nasstrap unmount`): unmount deepest
+/// first, close LUKS, stop arrays — only what is up.
+pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
+    let mut steps = Vec::new();
+    let mut push = |action: Action, description: String, subject: &str| {
+        steps.push(super::Step {
+            id: 0,
+            change: Change::Change,
+            subject: subject.to_string(),
+            description,
+            reason: None,
+            disks: Vec::new(),
+            action,
+        });
+    };
+    for st in plan.steps.iter().rev() {
+        match &st.action {
+            Action::Mount { target, .. } if obs.mounts.iter().any(|m| &m.target == target) => push(
+                Action::Unmount {
+                    target: target.clone(),
+                },
+                format!("unmount {target}"),
+                &st.subject,
+            ),
+            Action::LuksOpen { name, .. }
+                if obs
+                    .luks
+                    .iter()
+                    .any(|l| l.open_as.as_deref() == Some(name.as_str())) =>
+            {
+                push(
+                    Action::LuksClose { name: name.clone() },
+                    format!("close LUKS {name}"),
+                    name,
+                )
+            }
+            Action::MdCreate { name, device, .. } | Action::MdAssemble { name, device, .. }
+                if obs
+                    .md_arrays
+                    .iter()
+                    .any(|a| a.name.as_deref() == Some(name.as_str())) =>
+            {
+                push(
+                    Action::MdStop {
+                        device: device.clone(),
+                    },
+                    format!("stop array {name}"),
+                    name,
+                )
+            }
+            _ => {}
+        }
+    }
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.id = i as u32 + 1;
+    }
+    Plan {
+        steps,
+        ..plan.clone()
+    }
+}
