@@ -361,10 +361,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
             let mut fatal = false;
             for r in &refusals {
-                if r.message.starts_with("busy:") {
-                    eprintln!("note: apply would refuse {}: {}", r.disk, r.message);
+                if r.reason.is_busy() {
+                    eprintln!("note: apply would refuse {r}");
                 } else {
-                    eprintln!("refused: {}: {}", r.disk, r.message);
+                    eprintln!("refused: {r}");
                     fatal = true;
                 }
             }
@@ -541,7 +541,7 @@ fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
         return Ok(());
     }
     for r in refusals {
-        eprintln!("refused: {}: {}", r.disk, r.message);
+        eprintln!("refused: {r}");
     }
     Err(Failure::Runtime(anyhow::anyhow!("nothing was changed")))
 }
@@ -551,6 +551,6 @@ fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
 fn without_busy(refusals: Vec<plan::diff::Refusal>) -> Vec<plan::diff::Refusal> {
     refusals
         .into_iter()
-        .filter(|r| !r.message.starts_with("busy:"))
+        .filter(|r| !r.reason.is_busy())
         .collect()
 }

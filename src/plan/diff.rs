@@ -15,8 +15,76 @@ use std::collections::HashSet;
 pub struct Refusal {
     /// The layout disk concerned.
     pub disk: String,
-    /// Why, one line.
-    pub message: String,
+    /// Why.
+    pub reason: Why,
+}
+
+/// Why a disk is refused. Rendered once, by `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The layout's device is not there.
+    Missing {
+        /// The device path the layout (or `--disk`) gives.
+        device: String,
+    },
+    /// An `expect:` pin does not match the device.
+    Identity {
+        /// The device probed.
+        device: String,
+        /// `expect.size`, `expect.serial` or `expect.model`.
+        pin: &'static str,
+        /// What the device has.
+        found: String,
+        /// What the layout expects.
+        expected: String,
+    },
+    /// Data would be destroyed on a disk that is in use.
+    Busy {
+        /// Each use, e.g. `/dev/sda1 is mounted on /srv`.
+        uses: Vec<String>,
+    },
+}
+
+impl Why {
+    /// Busy disks stop apply, but not `mount`/`unmount` (in use is what those are for)
+    /// nor the diff (which only notes it).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Why::Busy { .. })
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Missing { device } => write!(f, "{device} is not present"),
+            Why::Identity {
+                device,
+                pin,
+                found,
+                expected,
+            } => match *pin {
+                "expect.size" => write!(
+                    f,
+                    "{device} is {found}, the layout expects {expected} ({pin})"
+                ),
+                "expect.serial" => write!(
+                    f,
+                    "{device} has serial {found}, the layout expects {expected} ({pin})"
+                ),
+                _ => write!(
+                    f,
+                    "{device} is a {found}, the layout expects {expected} ({pin})"
+                ),
+            },
+            Why::Busy { uses } => write!(f, "busy: {}; unmount or stop it first", uses.join(", ")),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.disk, self.reason)
+    }
 }
 
 /// Annotate `plan` (built with the observed devices and sizes) against `obs`.
@@ -30,7 +98,9 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         let Some(d) = find_disk(obs, &dp.device) else {
             refusals.push(Refusal {
                 disk: dp.name.clone(),
-                message: format!("{} is not present", dp.device),
+                reason: Why::Missing {
+                    device: dp.device.clone(),
+                },
             });
             continue;
         };
@@ -259,7 +329,7 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         if !busy.is_empty() {
             refusals.push(Refusal {
                 disk: dp.name.clone(),
-                message: format!("busy: {}; unmount or stop it first", busy.join(", ")),
+                reason: Why::Busy { uses: busy },
             });
         }
     }
@@ -591,7 +661,9 @@ pub fn against(
         let Some(o) = find_disk(obs, &d.device.v) else {
             refusals.push(Refusal {
                 disk: d.name.clone(),
-                message: format!("{} is not present", d.device.v),
+                reason: Why::Missing {
+                    device: d.device.v.clone(),
+                },
             });
             continue;
         };
@@ -602,12 +674,12 @@ pub fn against(
         {
             refusals.push(Refusal {
                 disk: d.name.clone(),
-                message: format!(
-                    "{} is {}, the layout expects {} (expect.size)",
-                    o.path,
-                    human(o.size_bytes),
-                    human(b)
-                ),
+                reason: Why::Identity {
+                    device: o.path.clone(),
+                    pin: "expect.size",
+                    found: human(o.size_bytes),
+                    expected: human(b),
+                },
             });
         }
         if let Some(s) = &d.expect.serial
@@ -616,12 +688,12 @@ pub fn against(
         {
             refusals.push(Refusal {
                 disk: d.name.clone(),
-                message: format!(
-                    "{} has serial {}, the layout expects {} (expect.serial)",
-                    o.path,
-                    o.serial.as_deref().unwrap_or("(none)"),
-                    s.v
-                ),
+                reason: Why::Identity {
+                    device: o.path.clone(),
+                    pin: "expect.serial",
+                    found: o.serial.as_deref().unwrap_or("(none)").to_string(),
+                    expected: s.v.clone(),
+                },
             });
         }
         if let Some(m) = &d.expect.model
@@ -630,12 +702,12 @@ pub fn against(
         {
             refusals.push(Refusal {
                 disk: d.name.clone(),
-                message: format!(
-                    "{} is a {}, the layout expects {} (expect.model)",
-                    o.path,
-                    o.model.as_deref().unwrap_or("(unknown model)"),
-                    m.v
-                ),
+                reason: Why::Identity {
+                    device: o.path.clone(),
+                    pin: "expect.model",
+                    found: o.model.as_deref().unwrap_or("(unknown model)").to_string(),
+                    expected: m.v.clone(),
+                },
             });
         }
         // Plan with the kernel's name: by-path links may not exist without udev.
@@ -651,7 +723,7 @@ pub fn against(
     }
     let missing: HashSet<String> = refusals
         .iter()
-        .filter(|r| r.message.ends_with("is not present"))
+        .filter(|r| matches!(r.reason, Why::Missing { .. }))
         .map(|r| r.disk.clone())
         .collect();
     if !missing.is_empty() {
