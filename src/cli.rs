@@ -1,6 +1,7 @@
 //! Command-line definitions, output and exit codes. Logic lives in the library
 //! modules; this file only parses, dispatches and prints.
 
+use crate::flow;
 use crate::layout::{self, Report, size};
 use crate::plan::{self, DiskFacts, SizeSource};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -179,6 +180,8 @@ pub enum Failure {
     Layout(Report),
     /// The arguments are wrong (exit 2).
     Usage(String),
+    /// A flow stopped (exit 1, or 2 for a layout problem).
+    Stop(flow::Stop),
     /// Something failed while running (exit 1).
     Runtime(anyhow::Error),
 }
@@ -186,6 +189,15 @@ pub enum Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Runtime(e)
+    }
+}
+
+impl From<flow::Stop> for Failure {
+    fn from(s: flow::Stop) -> Self {
+        match s {
+            flow::Stop::Layout(r) => Failure::Layout(r),
+            other => Failure::Stop(other),
+        }
     }
 }
 
@@ -352,15 +364,20 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             detailed_exitcode,
             mount_root,
         } => {
-            let (plan, refusals) = diff_live(&path, &disks, &mount_root, false)?;
+            let t = target(path, &disks, mount_root, false)?;
+            let (look, missing) = flow::diff(&t)?;
+            print_warnings(&look);
             if json {
-                print!("{}", plan::render::json(&plan));
+                print!("{}", plan::render::json(&look.plan));
             } else {
-                print!("{}", plan::render::diff_text(&plan));
+                print!("{}", plan::render::diff_text(&look.plan));
+            }
+            for m in &missing {
+                eprintln!("note: apply would stop here: {m}");
             }
             // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
             let mut fatal = false;
-            for r in &refusals {
+            for r in &look.refusals {
                 if r.reason.is_busy() {
                     eprintln!("note: apply would refuse {r}");
                 } else {
@@ -371,6 +388,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if fatal {
                 return Ok(EXIT_FAILURE);
             }
+            let plan = &look.plan;
             Ok(
                 match (
                     detailed_exitcode,
@@ -392,18 +410,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             events,
             mount_root,
         } => {
-            let (plan, refusals) = diff_live_activated(&path, &disks, &mount_root, firmware)?;
-            refuse(&refusals)?;
-            crate::exec::guard::check(&plan, &allow_destroy, yes)?;
-            if plan.is_noop() {
-                eprintln!("no changes: the disks already match {}", path.display());
-                return Ok(EXIT_OK);
+            let t = target(path, &disks, mount_root, firmware)?;
+            let consent = crate::exec::guard::Consent { allow_destroy, yes };
+            let ui = crate::prompt::Terminal::new();
+            // The bar is sized when the plan is known; until then, plain lines.
+            let reporter = Deferred::new(events);
+            match flow::apply(&t, &consent, &ui, &reporter)? {
+                flow::Applied::NoChanges => {
+                    eprintln!("no changes: the disks already match {}", t.layout.display());
+                }
+                flow::Applied::Ran(_) => {}
             }
-            let reporter: Box<dyn crate::report::Reporter> = match events {
-                Events::Json => Box::new(crate::report::JsonLines),
-                Events::Human => Box::new(crate::progress::Bars::new(&plan)),
-            };
-            crate::exec::apply::apply(&plan, reporter.as_ref())?;
             Ok(EXIT_OK)
         }
         Command::Mount {
@@ -412,11 +429,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             root,
             read_only,
         } => {
-            let (plan, refusals) = diff_live_activated(&path, &disks, &root, false)?;
-            refuse(&without_busy(refusals))?;
-            let up = plan::updown::bring_up(&plan, read_only)
-                .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
-            crate::exec::apply::apply(&up, &crate::progress::Bars::new(&up))?;
+            let t = target(path, &disks, root, false)?;
+            let ui = crate::prompt::Terminal::new();
+            flow::mount(&t, read_only, &ui, &Deferred::new(Events::Human))?;
             Ok(EXIT_OK)
         }
         Command::Unmount {
@@ -424,10 +439,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             disks,
             root,
         } => {
-            let (plan, refusals, obs) = diff_live_observed(&path, &disks, &root, false)?;
-            refuse(&without_busy(refusals))?;
-            let down = plan::updown::take_down(&plan, &obs);
-            crate::exec::apply::apply(&down, &crate::progress::Bars::new(&down))?;
+            let t = target(path, &disks, root, false)?;
+            flow::unmount(&t, &Deferred::new(Events::Human))?;
             Ok(EXIT_OK)
         }
         Command::Schema => {
@@ -440,117 +453,61 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// Steps that make existing things visible without writing data: assembling
-/// an array that is there, opening a LUKS container that is there.
-fn activation(plan: &plan::Plan) -> plan::Plan {
-    let formatted: Vec<&String> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            plan::Action::LuksFormat { name, .. } if s.change == plan::Change::Keep => Some(name),
-            _ => None,
-        })
-        .collect();
-    let steps = plan
-        .steps
-        .iter()
-        .filter(|s| match &s.action {
-            plan::Action::MdAssemble { .. } => s.change != plan::Change::Keep,
-            plan::Action::LuksOpen { name, .. } => {
-                s.change != plan::Change::Keep && formatted.contains(&name)
-            }
-            _ => false,
-        })
-        .cloned()
-        .collect();
-    plan::Plan {
-        steps,
-        ..plan.clone()
-    }
-}
-
-/// `diff_live`, after bringing up what already exists (arrays, LUKS) so the
-/// diff can see inside it. Used by apply and mount, never by diff (a dry run
-/// changes nothing).
-fn diff_live_activated(
-    path: &std::path::Path,
+/// The flow's target from the command line.
+fn target(
+    layout: PathBuf,
     disks: &DiskArgs,
-    mount_root: &str,
+    mount_root: String,
     firmware: bool,
-) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
-    for _ in 0..4 {
-        let (plan, refusals) = diff_live(path, disks, mount_root, firmware)?;
-        let act = activation(&plan);
-        if act.steps.is_empty() || !without_busy(refusals.clone()).is_empty() {
-            return Ok((plan, refusals));
-        }
-        crate::exec::apply::apply(&act, &crate::report::Silent)?;
-    }
-    diff_live(path, disks, mount_root, firmware)
-}
-
-/// Probe the layout's disks and diff the layout against them.
-fn diff_live(
-    path: &std::path::Path,
-    disks: &DiskArgs,
-    mount_root: &str,
-    firmware: bool,
-) -> Result<(plan::Plan, Vec<plan::diff::Refusal>), Failure> {
-    diff_live_observed(path, disks, mount_root, firmware).map(|(p, r, _)| (p, r))
-}
-
-/// `diff_live`, also handing back what the probe saw (unmount needs it).
-fn diff_live_observed(
-    path: &std::path::Path,
-    disks: &DiskArgs,
-    mount_root: &str,
-    firmware: bool,
-) -> Result<(plan::Plan, Vec<plan::diff::Refusal>, crate::probe::Observed), Failure> {
-    let map = disk_map(disks)?;
-    let loaded = load(path, &map)?;
-    if loaded.report.has_errors() {
-        return Err(Failure::Layout(loaded.report));
-    }
-    let devices: Vec<String> = loaded
-        .layout
-        .disks
-        .iter()
-        .map(|d| d.device.v.clone())
-        .collect();
-    let obs = crate::exec::collect::observe(&devices)?;
+) -> Result<flow::Target, Failure> {
     if disks.ignore_expect {
         eprintln!("warning: --ignore-expect: the layout's identity pins are not checked");
     }
-    let opts = plan::Options {
-        layout_file: path.display().to_string(),
-        seed: String::new(),
-        mount_root: mount_root.to_string(),
-        facts: HashMap::new(),
-        firmware,
+    Ok(flow::Target {
+        layout,
+        disks: disk_map(disks)?,
         ignore_expect: disks.ignore_expect,
-    };
-    let (plan, refusals) = plan::diff::against(&loaded, &obs, &opts).map_err(Failure::Layout)?;
-    if !loaded.report.diagnostics.is_empty() {
-        eprint!("{}", loaded.report);
-    }
-    Ok((plan, refusals, obs))
+        mount_root,
+        firmware,
+    })
 }
 
-fn refuse(refusals: &[plan::diff::Refusal]) -> Result<(), Failure> {
-    if refusals.is_empty() {
-        return Ok(());
+fn print_warnings(look: &flow::Look) {
+    if let Some(r) = &look.warnings {
+        eprint!("{r}");
     }
-    for r in refusals {
-        eprintln!("refused: {r}");
-    }
-    Err(Failure::Runtime(anyhow::anyhow!("nothing was changed")))
 }
 
-/// Mounting and unmounting are what a busy disk is for; only missing or
-/// misidentified disks stop them.
-fn without_busy(refusals: Vec<plan::diff::Refusal>) -> Vec<plan::diff::Refusal> {
-    refusals
-        .into_iter()
-        .filter(|r| !r.reason.is_busy())
-        .collect()
+/// The CLI's reporter: JSON lines, or bars sized to the run once it starts
+/// (the flow decides the plan; the bar learns its length from `Start`).
+struct Deferred {
+    events: Events,
+    bars: std::sync::OnceLock<crate::progress::Bars>,
+}
+
+impl Deferred {
+    fn new(events: Events) -> Deferred {
+        Deferred {
+            events,
+            bars: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl crate::report::Reporter for Deferred {
+    fn event(&self, e: &crate::report::Event) {
+        match self.events {
+            Events::Json => crate::report::JsonLines.event(e),
+            Events::Human => {
+                let bars = self.bars.get_or_init(|| {
+                    let total = match e {
+                        crate::report::Event::Start { total } => *total,
+                        _ => 0,
+                    };
+                    crate::progress::Bars::with_len(total as u64)
+                });
+                bars.event(e)
+            }
+        }
+    }
 }

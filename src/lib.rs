@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod exec;
+pub mod flow;
 pub mod layout;
 pub mod plan;
 pub mod probe;
 pub mod progress;
+pub mod prompt;
 pub mod report;

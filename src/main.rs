@@ -13,6 +13,10 @@ fn main() {
             eprintln!("error: {msg}");
             cli::EXIT_BAD_INPUT
         }
+        Err(Failure::Stop(s)) => {
+            eprintln!("error: {s}");
+            cli::EXIT_FAILURE
+        }
         Err(Failure::Runtime(e)) => {
             // The whole chain: the root cause is usually at the end.
             eprintln!("error: {e:#}");

@@ -16,13 +16,18 @@ pub struct Bars {
 impl Bars {
     /// A bar sized to the plan's steps that will run.
     pub fn new(plan: &Plan) -> Bars {
-        let plain =
-            !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
         let n = plan
             .steps
             .iter()
             .filter(|s| s.change != crate::plan::Change::Keep)
             .count() as u64;
+        Bars::with_len(n)
+    }
+
+    /// A bar of `n` steps.
+    pub fn with_len(n: u64) -> Bars {
+        let plain =
+            !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
         let bar = if plain {
             ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden())
         } else {

@@ -2,10 +2,13 @@
 //! `keep`, in order, each checked after it ran (the GPT read back, the new
 //! superblock's magic, the array present, the mount in /proc/self/mounts).
 
+use super::lock::DiskLocks;
+use super::secret::Secrets;
 use super::{Cmd, gptwrite};
 use crate::plan::{Action, Change, KeySource, Plan, Step, script};
 use crate::report::{Event, Reporter};
 use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
@@ -33,16 +36,48 @@ pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Run every non-`keep` step of `plan`, independent disks in parallel. Stops
-/// starting steps at the first failure, which is reported and returned; a
-/// re-run plans only what is left.
+/// Run every non-`keep` step of `plan` (see [`run`]) for plans that ask for
+/// no passphrase.
 pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
+    run(plan, reporter, &Secrets::none())
+}
+
+/// For each disk whose signatures or table this run rewrites: its device and
+/// the indexes (into `todo`) of those steps. The disk is locked from the start
+/// of the run until the last of them is done (see `exec::lock`).
+pub fn disk_phases(plan: &Plan, todo: &[&Step]) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, st) in todo.iter().enumerate() {
+        let rewrites = matches!(
+            st.action,
+            Action::WipeSignatures { .. } | Action::WriteGpt { .. } | Action::WriteFirmware { .. }
+        );
+        if !rewrites || st.disks.len() != 1 {
+            continue;
+        }
+        if let Some(d) = plan.disks.iter().find(|d| d.name == st.disks[0]) {
+            out.entry(d.device.clone()).or_default().push(i);
+        }
+    }
+    out
+}
+
+/// Run every non-`keep` step of `plan`, independent disks in parallel, with
+/// `secrets` for the LUKS volumes whose passphrase was asked. Stops starting
+/// steps at the first failure, which is reported and returned; a re-run plans
+/// only what is left.
+pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u32> {
     let todo: Vec<&Step> = plan
         .steps
         .iter()
         .filter(|s| s.change != Change::Keep)
         .collect();
     let deps = dependencies(&todo);
+    let phases = disk_phases(plan, &todo);
+    let locks = DiskLocks::default();
+    for device in phases.keys() {
+        locks.lock(device)?;
+    }
     let start = Instant::now();
     reporter.event(&Event::Start {
         total: todo.len() as u32,
@@ -73,7 +108,7 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
                     let tx = tx.clone();
                     scope.spawn(move || {
                         let t = Instant::now();
-                        let r = run_step(plan, st);
+                        let r = run_step(plan, st, secrets);
                         if r.is_ok() {
                             reporter.event(&Event::StepDone {
                                 id: st.id,
@@ -93,6 +128,11 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
                 Ok(()) => {
                     done[i] = true;
                     ran += 1;
+                    for (device, steps) in &phases {
+                        if steps.contains(&i) && steps.iter().all(|&j| done[j]) {
+                            locks.release(device);
+                        }
+                    }
                     report_resync(plan, reporter);
                 }
                 Err(e) => {
@@ -130,7 +170,7 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
     Ok(ran)
 }
 
-fn run_step(plan: &Plan, st: &Step) -> Result<()> {
+fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
     // These tools open the device exclusively; udev re-probes every device
     // written to (its inotify watch), and a probe in flight makes them fail
     // with "busy". Only where udev runs.
@@ -151,8 +191,9 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
                 .find(|d| &d.name == disk)
                 .and_then(|d| d.table.as_ref())
                 .with_context(|| format!("no table planned for {disk}"))?;
-            gptwrite::write(device, t)?;
-            settle_udev()
+            // No udev settle here: the disk is locked (exec::lock), so udev
+            // keeps its events for it until the new partitions are wiped.
+            gptwrite::write(device, t)
         }
         Action::WriteFirmware {
             device,
@@ -163,9 +204,22 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
             ..
         } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
-        Action::LuksFormat { device, key, .. } | Action::LuksOpen { device, key, .. } => {
+        Action::LuksFormat {
+            device, key, name, ..
+        }
+        | Action::LuksOpen {
+            device, key, name, ..
+        } => {
             let mut argv = script::commands(&st.action).remove(0);
             let mut stdin = None;
+            if *key == KeySource::Ask {
+                // Asked before the first write; fed exactly, no newline.
+                let s = secrets
+                    .get(name)
+                    .with_context(|| format!("no passphrase was asked for LUKS `{name}`"))?;
+                argv.splice(2..2, ["--key-file".to_string(), "-".to_string()]);
+                stdin = Some(s.expose().to_vec());
+            }
             if let KeySource::PasswordFile(p) = key {
                 // A passphrase file's trailing newline is not part of the
                 // passphrase someone types at boot; feed it without it.
@@ -180,11 +234,6 @@ fn run_step(plan: &Plan, st: &Step) -> Result<()> {
                     .expect("key path is in argv");
                 argv[i] = "-".into();
                 stdin = Some(text);
-            }
-            if *key == KeySource::Ask {
-                bail!(
-                    "askPassword needs an interactive passphrase prompt, which apply does not have yet; use passwordFile"
-                );
             }
             let mut c = Cmd::new(st.description.clone(), &argv);
             c.stdin = stdin;

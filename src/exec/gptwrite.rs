@@ -7,7 +7,6 @@ use gpt::disk::LogicalBlockSize;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn lb(sector: u32) -> LogicalBlockSize {
@@ -80,8 +79,10 @@ pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
     drop(f);
     let numbers: Vec<u32> = t.partitions.iter().map(|p| p.number).collect();
     reread(device, &numbers)?;
-    for p in &t.partitions {
-        wait_for(&partition_path(device, p.number), is_block(device))?;
+    if is_block(device) {
+        for p in &t.partitions {
+            wait_for_node(device, p.number)?;
+        }
     }
     verify(device, t)
 }
@@ -166,18 +167,71 @@ pub fn reread(device: &str, numbers: &[u32]) -> Result<()> {
     Ok(())
 }
 
-fn wait_for(path: &str, block: bool) -> Result<()> {
-    if !block {
-        return Ok(());
+/// The `MAJ:MIN` the kernel gave partition `n` of `device` (sysfs), if any.
+fn kernel_dev(device: &str, n: u32) -> Option<String> {
+    let real = std::fs::canonicalize(device).ok()?;
+    let name = real.file_name()?.to_str()?.to_string();
+    for e in std::fs::read_dir(format!("/sys/class/block/{name}"))
+        .ok()?
+        .flatten()
+    {
+        let number = std::fs::read_to_string(e.path().join("partition")).ok();
+        if number.and_then(|s| s.trim().parse::<u32>().ok()) == Some(n) {
+            return std::fs::read_to_string(e.path().join("dev"))
+                .ok()
+                .map(|s| s.trim().to_string());
+        }
     }
+    None
+}
+
+/// The `MAJ:MIN` of the block device node at `path`.
+fn node_dev(path: &str) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let m = std::fs::metadata(path).ok()?;
+        if !m.file_type().is_block_device() {
+            return None;
+        }
+        let rdev = m.rdev();
+        Some(format!(
+            "{}:{}",
+            nix::sys::stat::major(rdev),
+            nix::sys::stat::minor(rdev)
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Wait (bounded) until the kernel has registered partition `n` of `device`
+/// and its node exists and is that partition — devtmpfs makes it without
+/// udev; with udev a stale or vanishing node is possible, so the node's
+/// numbers are compared with the kernel's.
+fn wait_for_node(device: &str, n: u32) -> Result<()> {
+    let path = partition_path(device, n);
     let start = Instant::now();
-    while !Path::new(path).exists() {
+    loop {
+        let want = kernel_dev(device, n);
+        if want.is_some() && node_dev(&path) == want {
+            return Ok(());
+        }
         if start.elapsed() > Duration::from_secs(10) {
-            bail!("{path} did not appear within 10 s of writing the partition table");
+            let state = match (want, node_dev(&path)) {
+                (None, _) => "the kernel does not list it".to_string(),
+                (Some(w), None) => format!("the kernel lists it as {w}, but there is no node"),
+                (Some(w), Some(g)) => format!("the node is {g}, the kernel says {w}"),
+            };
+            bail!(
+                "{path} (partition {n} of {device}) did not appear within 10 s of writing the partition table: {state}"
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
 }
 
 /// Read the table back and compare it entry by entry with the plan.

@@ -1,13 +1,99 @@
-//! The last check before apply writes: destructive steps only on disks the
-//! user named with `--allow-destroy`, or confirmed by typing the disk's name
-//! after seeing what is on it.
+//! The last check before apply changes anything: destructive steps only on
+//! disks the user named with `--allow-destroy`, or confirmed by typing the
+//! disk's name after seeing what is on it (model, serial, size). The guard
+//! decides; a `Prompter` asks (a terminal today, the laptop over SSH later).
 
+use crate::exec::secret::Secret;
 use crate::plan::{Change, Plan};
-use anyhow::{Result, bail};
-use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-/// Destructive steps grouped by the disk they destroy data on.
+/// Asks the person running nasstrap. Implementations decide how (a terminal,
+/// a remote UI); the library never reads a terminal itself.
+pub trait Prompter {
+    /// Whether anyone can answer (a terminal on stdin and stderr).
+    fn interactive(&self) -> bool;
+    /// Show `text` (a block of lines) to the person.
+    fn show(&self, text: &str);
+    /// Ask for one line; `None` when nobody answers (end of input).
+    fn ask(&self, prompt: &str) -> Option<String>;
+    /// Ask for a secret without echo; `None` when nobody answers.
+    fn ask_secret(&self, prompt: &str) -> Option<Secret>;
+}
+
+/// Nobody to ask (scripts, `--events json` without a terminal, tests).
+pub struct NoPrompter;
+
+impl Prompter for NoPrompter {
+    fn interactive(&self) -> bool {
+        false
+    }
+    fn show(&self, _: &str) {}
+    fn ask(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn ask_secret(&self, _: &str) -> Option<Secret> {
+        None
+    }
+}
+
+/// What the user allowed on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Consent {
+    /// Layout disks named with `--allow-destroy`.
+    pub allow_destroy: Vec<String>,
+    /// `--yes`: run non-destructive steps without asking.
+    pub yes: bool,
+}
+
+/// Data the plan would destroy on one disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destruction {
+    /// The layout disk.
+    pub disk: String,
+    /// Who it is: device, model, serial, size.
+    pub identity: String,
+    /// The destructive steps, one line each.
+    pub steps: Vec<String>,
+}
+
+/// Why the guard said no. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// Destruction on disks not named in `--allow-destroy`, and nobody to ask.
+    NotAllowed(Vec<Destruction>),
+    /// The person asked did not confirm.
+    NotConfirmed,
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denied::NotAllowed(ds) => {
+                let names: Vec<&str> = ds.iter().map(|d| d.disk.as_str()).collect();
+                write!(
+                    f,
+                    "refusing to destroy data on {} without --allow-destroy:",
+                    names.join(", ")
+                )?;
+                for d in ds {
+                    write!(f, "\n  {} ({}):", d.disk, d.identity)?;
+                    for s in &d.steps {
+                        write!(f, "\n    {s}")?;
+                    }
+                }
+                write!(
+                    f,
+                    "\nnothing was changed; re-run with --allow-destroy {}",
+                    names.join(" ")
+                )
+            }
+            Denied::NotConfirmed => write!(f, "not confirmed; nothing was changed"),
+        }
+    }
+}
+
+/// Destructive steps grouped by the layout disk they destroy data on.
 pub fn destroyed(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut by_disk: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for st in plan.destructive() {
@@ -22,63 +108,247 @@ pub fn destroyed(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     by_disk
 }
 
-/// Refuse unless every destructive step is allowed; ask on a terminal.
-pub fn check(plan: &Plan, allow: &[String], yes: bool) -> Result<()> {
+/// Check `plan` against what the user allowed, asking `ui` where a person can
+/// answer. `identity` describes each layout disk (device, model, serial,
+/// size) for the confirmation. `confirmed` holds disks already confirmed in
+/// this run (a second check after arrays were assembled asks only for new
+/// ones) and gains the ones confirmed now. `asked_to_run`: whether the
+/// "run N steps?" question was already answered.
+pub fn check(
+    plan: &Plan,
+    identity: &BTreeMap<String, String>,
+    consent: &Consent,
+    ui: &dyn Prompter,
+    confirmed: &mut BTreeSet<String>,
+    asked_to_run: bool,
+) -> Result<(), Denied> {
     let by_disk = destroyed(plan);
-    let missing: Vec<&String> = by_disk.keys().filter(|d| !allow.contains(d)).collect();
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let missing: Vec<Destruction> = by_disk
+        .iter()
+        .filter(|(d, _)| !consent.allow_destroy.contains(d) && !confirmed.contains(*d))
+        .map(|(d, steps)| Destruction {
+            disk: d.clone(),
+            identity: identity.get(d).cloned().unwrap_or_else(|| d.clone()),
+            steps: steps.clone(),
+        })
+        .collect();
     if !missing.is_empty() {
-        let mut msg = String::new();
+        if !ui.interactive() {
+            return Err(Denied::NotAllowed(missing));
+        }
+        let mut text = String::from("these steps destroy data:");
         for d in &missing {
-            msg.push_str(&format!("\n  {d}:"));
-            for l in &by_disk[*d] {
-                msg.push_str(&format!("\n    {l}"));
+            text.push_str(&format!("\n  {} ({}):", d.disk, d.identity));
+            for s in &d.steps {
+                text.push_str(&format!("\n    {s}"));
             }
         }
-        if !interactive {
-            bail!(
-                "refusing to destroy data on {} without --allow-destroy:{msg}\nnothing was changed; re-run with --allow-destroy {}",
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-        eprintln!("these steps destroy data:{msg}");
-        for d in missing {
-            let disk = plan
-                .disks
-                .iter()
-                .find(|p| &p.name == d)
-                .map(|p| format!("{} ({}, {} bytes)", p.device, d, p.facts.size_bytes))
-                .unwrap_or_else(|| d.clone());
-            eprint!("type `{d}` to destroy what is on {disk}: ");
-            std::io::stderr().flush()?;
-            let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
-            if answer.trim() != d.as_str() {
-                bail!("not confirmed; nothing was changed");
+        ui.show(&text);
+        for d in &missing {
+            let answer = ui.ask(&format!(
+                "type `{}` to destroy what is on {}: ",
+                d.disk, d.identity
+            ));
+            if answer.as_deref().map(str::trim) != Some(d.disk.as_str()) {
+                return Err(Denied::NotConfirmed);
             }
+            confirmed.insert(d.disk.clone());
         }
-    } else if interactive && !yes && plan.steps.iter().any(|s| s.change != Change::Keep) {
-        let n = plan
-            .steps
-            .iter()
-            .filter(|s| s.change != Change::Keep)
-            .count();
-        eprint!("run {n} step{}? [y/N] ", if n == 1 { "" } else { "s" });
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            bail!("not confirmed; nothing was changed");
+        return Ok(());
+    }
+    let n = plan
+        .steps
+        .iter()
+        .filter(|s| s.change != Change::Keep)
+        .count();
+    if ui.interactive() && !consent.yes && !asked_to_run && n > 0 && by_disk.is_empty() {
+        let answer = ui.ask(&format!(
+            "run {n} step{}? [y/N] ",
+            if n == 1 { "" } else { "s" }
+        ));
+        if !matches!(answer.as_deref().map(str::trim), Some("y" | "Y" | "yes")) {
+            return Err(Denied::NotConfirmed);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A person who answers from a script and records what they were shown.
+    struct Scripted {
+        answers: RefCell<Vec<&'static str>>,
+        seen: RefCell<Vec<String>>,
+    }
+
+    impl Scripted {
+        fn new(answers: &[&'static str]) -> Scripted {
+            Scripted {
+                answers: RefCell::new(answers.iter().rev().copied().collect()),
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Prompter for Scripted {
+        fn interactive(&self) -> bool {
+            true
+        }
+        fn show(&self, text: &str) {
+            self.seen.borrow_mut().push(text.to_string());
+        }
+        fn ask(&self, prompt: &str) -> Option<String> {
+            self.seen.borrow_mut().push(prompt.to_string());
+            self.answers.borrow_mut().pop().map(String::from)
+        }
+        fn ask_secret(&self, _: &str) -> Option<Secret> {
+            None
+        }
+    }
+
+    fn plan() -> Plan {
+        let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("layouts/helios64.yaml");
+        let loaded = crate::layout::load_file(&f, &[]).unwrap();
+        crate::plan::build(&loaded, &crate::plan::Options::default()).unwrap()
+    }
+
+    fn ids() -> BTreeMap<String, String> {
+        [("bay1", "/dev/sda, WDC WD40EFRX, serial WD-1, 3.6TiB")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn without_a_terminal_destruction_needs_allow_destroy() {
+        let p = plan();
+        let mut confirmed = BTreeSet::new();
+        let c = Consent {
+            allow_destroy: vec!["bay2".into(), "bay3".into(), "bay4".into(), "bay5".into()],
+            yes: false,
+        };
+        let e = check(&p, &ids(), &c, &NoPrompter, &mut confirmed, false).unwrap_err();
+        let Denied::NotAllowed(ds) = &e else {
+            panic!("{e:?}")
+        };
+        let names: Vec<&str> = ds.iter().map(|d| d.disk.as_str()).collect();
+        assert_eq!(names, ["bay1", "emmc"]);
+        let text = e.to_string();
+        assert!(text.starts_with("refusing to destroy data on bay1, emmc without --allow-destroy:\n  bay1 (/dev/sda, WDC WD40EFRX, serial WD-1, 3.6TiB):\n    step 3: wipe the signatures on disk bay1"), "{text}");
+        assert!(
+            text.ends_with("nothing was changed; re-run with --allow-destroy bay1 emmc"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn all_allowed_passes_without_asking() {
+        let p = plan();
+        let all: Vec<String> = ["bay1", "bay2", "bay3", "bay4", "bay5", "emmc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let c = Consent {
+            allow_destroy: all,
+            yes: false,
+        };
+        let ui = Scripted::new(&[]);
+        assert_eq!(
+            check(&p, &ids(), &c, &ui, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+        assert!(ui.seen.borrow().is_empty(), "nothing asked");
+    }
+
+    #[test]
+    fn typing_each_disk_name_confirms_it_and_a_wrong_name_stops() {
+        let p = plan();
+        let c = Consent {
+            allow_destroy: vec!["bay2".into(), "bay3".into(), "bay4".into(), "bay5".into()],
+            yes: false,
+        };
+        let mut confirmed = BTreeSet::new();
+        let ui = Scripted::new(&["bay1", "emmc"]);
+        assert_eq!(check(&p, &ids(), &c, &ui, &mut confirmed, false), Ok(()));
+        assert_eq!(confirmed.iter().collect::<Vec<_>>(), ["bay1", "emmc"]);
+        let seen = ui.seen.borrow();
+        assert!(
+            seen[1].starts_with("type `bay1` to destroy what is on /dev/sda, WDC WD40EFRX"),
+            "{seen:?}"
+        );
+        // Confirmed disks are not asked again.
+        assert_eq!(
+            check(&p, &ids(), &c, &Scripted::new(&[]), &mut confirmed, true),
+            Ok(())
+        );
+        let ui = Scripted::new(&["yes"]);
+        let e = check(&p, &ids(), &c, &ui, &mut BTreeSet::new(), false).unwrap_err();
+        assert_eq!(e, Denied::NotConfirmed);
+    }
+
+    #[test]
+    fn non_destructive_steps_are_confirmed_once_unless_yes() {
+        let mut p = plan();
+        for st in &mut p.steps {
+            if st.change == Change::Destroy {
+                st.change = Change::Create;
+            }
+        }
+        let c = Consent::default();
+        assert_eq!(
+            check(
+                &p,
+                &ids(),
+                &c,
+                &Scripted::new(&["y"]),
+                &mut BTreeSet::new(),
+                false
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                &ids(),
+                &c,
+                &Scripted::new(&["n"]),
+                &mut BTreeSet::new(),
+                false
+            ),
+            Err(Denied::NotConfirmed)
+        );
+        assert_eq!(
+            check(
+                &p,
+                &ids(),
+                &c,
+                &Scripted::new(&[]),
+                &mut BTreeSet::new(),
+                true
+            ),
+            Ok(())
+        );
+        let yes = Consent {
+            yes: true,
+            ..Consent::default()
+        };
+        assert_eq!(
+            check(
+                &p,
+                &ids(),
+                &yes,
+                &Scripted::new(&[]),
+                &mut BTreeSet::new(),
+                false
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(&p, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+    }
 }

@@ -7,6 +7,9 @@ pub mod apply;
 pub mod collect;
 pub mod gptwrite;
 pub mod guard;
+pub mod lock;
+pub mod preflight;
+pub mod secret;
 
 use anyhow::{Context, Result, bail};
 use std::io::Write;

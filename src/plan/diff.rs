@@ -172,6 +172,7 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                 name,
                 device,
                 members,
+                ..
             } => {
                 let (c, r, assemble) = md_verdict(obs, &kept_parts, &created, name, members);
                 if assemble {
@@ -181,6 +182,7 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
                             name: name.clone(),
                             device: device.clone(),
                             members: members.clone(),
+                            read_only: false,
                         },
                         format!(
                             "assemble the existing array {name} from {} devices",

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod diff;
 pub mod geometry;
+pub mod needs;
 pub mod render;
 pub mod script;
 pub mod sparse;
@@ -66,6 +67,9 @@ pub enum Action {
         name: String,
         device: String,
         members: Vec<String>,
+        /// Assemble read-only (`mount --read-only`): nothing resyncs or is written.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        read_only: bool,
     },
     /// Create an md array.
     MdCreate {

@@ -51,9 +51,15 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             Vec::new()
         }
         Action::MdAssemble {
-            device, members, ..
+            device,
+            members,
+            read_only,
+            ..
         } => {
             let mut c = v(&["mdadm", "--assemble", device, "--run"]);
+            if *read_only {
+                c.push("--readonly".into());
+            }
             c.extend(members.iter().cloned());
             vec![c]
         }

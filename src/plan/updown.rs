@@ -6,8 +6,10 @@ use crate::probe::Observed;
 
 /// The steps that bring the layout up for use (`nasstrap mount`): assemble
 /// arrays, open LUKS, mount — refused when anything else is missing, because
-/// then the disks do not hold this layout yet. `read_only` mounts with `ro`.
-pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, String> {
+/// then the disks do not hold this layout yet (the error lists what apply
+/// would run). `read_only` assembles arrays and opens LUKS read-only and
+/// mounts with `ro`.
+pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
     let missing: Vec<String> = plan
         .steps
         .iter()
@@ -21,23 +23,30 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, String> {
         .map(|s| format!("step {}: {}", s.id, s.description))
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "the disks do not hold this layout yet; apply would run:\n  {}",
-            missing.join("\n  ")
-        ));
+        return Err(missing);
     }
     let mut p = plan.clone();
-    for st in &mut p.steps {
-        if read_only {
-            match &mut st.action {
-                Action::Mount { options, .. } => options.push("ro".into()),
-                Action::LuksOpen { extra_args, .. } => extra_args.push("--readonly".into()),
-                Action::MdAssemble { .. } => {}
-                _ => {}
-            }
+    if read_only {
+        for st in &mut p.steps {
+            make_read_only(&mut st.action);
         }
     }
     Ok(p)
+}
+
+/// Turn an action that brings something up into its read-only form: arrays
+/// assembled read-only (nothing resyncs), LUKS opened read-only, mounts `ro`.
+pub fn make_read_only(a: &mut Action) {
+    match a {
+        Action::Mount { options, .. } if !options.iter().any(|o| o == "ro") => {
+            options.push("ro".into())
+        }
+        Action::LuksOpen { extra_args, .. } if !extra_args.iter().any(|x| x == "--readonly") => {
+            extra_args.push("--readonly".into())
+        }
+        Action::MdAssemble { read_only, .. } => *read_only = true,
+        _ => {}
+    }
 }
 
 /// The steps that take the layout down (`nasstrap unmount`): unmount deepest

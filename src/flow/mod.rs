@@ -1,0 +1,321 @@
+//! The flows a user runs on the machine that holds the disks — diff, apply,
+//! mount, unmount — as library functions. The CLI only parses and prints;
+//! the remote installer will call the same functions on the target.
+//!
+//! Order inside apply, and why: look (load, probe, diff) → refuse what cannot
+//! be done → preflight (tools, key files, drivers, a terminal for
+//! passphrases) → consent → passphrases → only then change state: bring up
+//! existing arrays and LUKS to look inside them, look again, ask again if
+//! that revealed more to destroy (else take them down again) → run.
+//! A refused apply leaves the system as it found it.
+
+mod activate;
+
+use crate::exec::guard::{self, Consent, Denied, Prompter};
+use crate::exec::preflight::{self, Machine, Missing};
+use crate::exec::secret::{Secret, Secrets};
+use crate::layout::{self, Report};
+use crate::plan::diff::Refusal;
+use crate::plan::{self, Plan, needs};
+use crate::probe::Observed;
+use crate::report::Reporter;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+
+pub use activate::{activation, undo};
+
+/// What a flow works on.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The layout file.
+    pub layout: PathBuf,
+    /// `--disk NAME=DEVICE` mappings, `--disk-map` merged in.
+    pub disks: Vec<(String, String)>,
+    /// Do not check `expect:` pins.
+    pub ignore_expect: bool,
+    /// Where filesystems are mounted.
+    pub mount_root: String,
+    /// Also write firmware images.
+    pub firmware: bool,
+}
+
+/// Why a flow stopped. Every variant but `Failed` means nothing was changed.
+#[derive(Debug)]
+pub enum Stop {
+    /// The layout is wrong (exit 2).
+    Layout(Report),
+    /// Disks that cannot be worked on as they are.
+    Refused(Vec<Refusal>),
+    /// The machine lacks what the plan needs.
+    Preflight(Vec<Missing>),
+    /// The user did not allow or confirm it.
+    Denied(Denied),
+    /// A passphrase was not given, or the two entries differ.
+    NoPassphrase(String),
+    /// The layout's disks do not hold it yet (`mount`), with what apply would run.
+    NotInstalled(Vec<String>),
+    /// Something failed while running.
+    Failed(anyhow::Error),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Layout(r) => write!(f, "{r}"),
+            Stop::Refused(rs) => {
+                for r in rs {
+                    writeln!(f, "refused: {r}")?;
+                }
+                write!(f, "nothing was changed")
+            }
+            Stop::Preflight(ms) => {
+                writeln!(f, "this machine cannot run the plan:")?;
+                for m in ms {
+                    writeln!(f, "  {m}")?;
+                }
+                write!(f, "nothing was changed")
+            }
+            Stop::Denied(d) => write!(f, "{d}"),
+            Stop::NoPassphrase(v) => write!(
+                f,
+                "no passphrase for LUKS `{v}` (not given, or the two entries differ); nothing was changed"
+            ),
+            Stop::NotInstalled(steps) => write!(
+                f,
+                "the disks do not hold this layout yet; apply would run:\n  {}",
+                steps.join("\n  ")
+            ),
+            Stop::Failed(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Stop {
+    fn from(e: anyhow::Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// The layout against the live disks, as the diff sees it.
+#[derive(Debug, Clone)]
+pub struct Look {
+    /// The annotated plan.
+    pub plan: Plan,
+    /// What forbids applying.
+    pub refusals: Vec<Refusal>,
+    /// What the probe saw.
+    pub observed: Observed,
+    /// The layout's warnings (no errors: those stop the flow), if any.
+    pub warnings: Option<Report>,
+}
+
+/// Load the layout, probe its disks and diff. Changes nothing.
+pub fn look(t: &Target) -> Result<Look, Stop> {
+    let loaded = layout::load_file(&t.layout, &t.disks).map_err(Stop::Layout)?;
+    if loaded.report.has_errors() {
+        return Err(Stop::Layout(loaded.report));
+    }
+    let devices: Vec<String> = loaded
+        .layout
+        .disks
+        .iter()
+        .map(|d| d.device.v.clone())
+        .collect();
+    let observed = crate::exec::collect::observe(&devices)?;
+    let opts = plan::Options {
+        layout_file: t.layout.display().to_string(),
+        seed: String::new(),
+        mount_root: t.mount_root.clone(),
+        facts: HashMap::new(),
+        firmware: t.firmware,
+        ignore_expect: t.ignore_expect,
+    };
+    let (plan, refusals) = plan::diff::against(&loaded, &observed, &opts).map_err(Stop::Layout)?;
+    let warnings = (!loaded.report.diagnostics.is_empty()).then_some(loaded.report);
+    Ok(Look {
+        plan,
+        refusals,
+        observed,
+        warnings,
+    })
+}
+
+/// The dry run: the look, plus what this machine would lack to apply it
+/// (a passphrase prompt is assumed answerable: apply is usually run on a terminal).
+pub fn diff(t: &Target) -> Result<(Look, Vec<Missing>), Stop> {
+    let l = look(t)?;
+    let missing = preflight::check(&l.plan, &Machine::here(true));
+    Ok((l, missing))
+}
+
+/// What apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The disks already matched; nothing ran.
+    NoChanges,
+    /// This many steps ran.
+    Ran(u32),
+}
+
+/// Device, model, serial and size of each layout disk, for confirmations.
+pub fn identities(plan: &Plan, obs: &Observed) -> BTreeMap<String, String> {
+    plan.disks
+        .iter()
+        .map(|d| {
+            let mut parts = vec![d.device.clone()];
+            if let Some(o) = plan::diff::find_disk(obs, &d.device) {
+                if let Some(m) = &o.model {
+                    parts.push(m.trim().to_string());
+                }
+                if let Some(s) = &o.serial {
+                    parts.push(format!("serial {s}"));
+                }
+                parts.push(layout::size::human(o.size_bytes));
+            }
+            (d.name.clone(), parts.join(", "))
+        })
+        .collect()
+}
+
+/// Ask each `askPassword` volume's passphrase once (twice for a new one).
+fn passphrases(plan: &Plan, ui: &dyn Prompter) -> Result<Secrets, Stop> {
+    let mut secrets = Secrets::none();
+    for a in needs::of(plan).passphrases {
+        let first = ui
+            .ask_secret(&format!("passphrase for LUKS `{}`: ", a.name))
+            .ok_or_else(|| Stop::NoPassphrase(a.name.clone()))?;
+        if a.new {
+            let again: Option<Secret> =
+                ui.ask_secret(&format!("passphrase for LUKS `{}` again: ", a.name));
+            if again.as_ref().map(Secret::expose) != Some(first.expose()) {
+                return Err(Stop::NoPassphrase(a.name.clone()));
+            }
+        }
+        if first.expose().is_empty() {
+            return Err(Stop::NoPassphrase(a.name.clone()));
+        }
+        secrets.insert(&a.name, first);
+    }
+    Ok(secrets)
+}
+
+/// Refusals that stop apply: all of them.
+fn refuse(refusals: Vec<Refusal>) -> Result<(), Stop> {
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(Stop::Refused(refusals))
+    }
+}
+
+/// Make the disks match the layout. See the module doc for the order.
+pub fn apply(
+    t: &Target,
+    consent: &Consent,
+    ui: &dyn Prompter,
+    reporter: &dyn Reporter,
+) -> Result<Applied, Stop> {
+    let mut l = look(t)?;
+    refuse(l.refusals.clone())?;
+    let missing = preflight::check(&l.plan, &Machine::here(ui.interactive()));
+    if !missing.is_empty() {
+        return Err(Stop::Preflight(missing));
+    }
+    let mut confirmed = BTreeSet::new();
+    let ids = identities(&l.plan, &l.observed);
+    guard::check(&l.plan, &ids, consent, ui, &mut confirmed, false).map_err(Stop::Denied)?;
+    let secrets = passphrases(&l.plan, ui)?;
+
+    // Consent given: now arrays and LUKS that exist may be brought up, so the
+    // diff can see what they hold.
+    let mut brought_up: Vec<Plan> = Vec::new();
+    for _ in 0..4 {
+        let act = activation(&l.plan, false);
+        if act.steps.is_empty() {
+            break;
+        }
+        let r = crate::exec::apply::run(&act, &crate::report::Silent, &secrets);
+        brought_up.push(act);
+        if let Err(e) = r {
+            undo(&brought_up);
+            return Err(Stop::Failed(e));
+        }
+        l = match look(t) {
+            Ok(l) => l,
+            Err(e) => {
+                undo(&brought_up);
+                return Err(e);
+            }
+        };
+        let again = refuse(l.refusals.clone()).and_then(|()| {
+            guard::check(&l.plan, &ids, consent, ui, &mut confirmed, true).map_err(Stop::Denied)
+        });
+        if let Err(e) = again {
+            undo(&brought_up);
+            return Err(e);
+        }
+    }
+    if l.plan.is_noop() {
+        return Ok(Applied::NoChanges);
+    }
+    let ran = crate::exec::apply::run(&l.plan, reporter, &secrets)?;
+    Ok(Applied::Ran(ran))
+}
+
+/// Assemble, open and mount the layout below `t.mount_root`; `read_only`
+/// assembles arrays read-only, opens LUKS read-only and mounts `ro`. Nothing
+/// is created: when the disks do not hold the layout, what was brought up to
+/// look is taken down again.
+pub fn mount(
+    t: &Target,
+    read_only: bool,
+    ui: &dyn Prompter,
+    reporter: &dyn Reporter,
+) -> Result<(), Stop> {
+    let mut l = look(t)?;
+    refuse(
+        l.refusals
+            .into_iter()
+            .filter(|r| !r.reason.is_busy())
+            .collect(),
+    )?;
+    let secrets = passphrases(&l.plan, ui)?;
+    let mut brought_up: Vec<Plan> = Vec::new();
+    for _ in 0..4 {
+        let act = activation(&l.plan, read_only);
+        if act.steps.is_empty() {
+            break;
+        }
+        let r = crate::exec::apply::run(&act, &crate::report::Silent, &secrets);
+        brought_up.push(act);
+        if let Err(e) = r {
+            undo(&brought_up);
+            return Err(Stop::Failed(e));
+        }
+        l = look(t).inspect_err(|_| undo(&brought_up))?;
+    }
+    let up = match plan::updown::bring_up(&l.plan, read_only) {
+        Ok(p) => p,
+        Err(missing) => {
+            undo(&brought_up);
+            return Err(Stop::NotInstalled(missing));
+        }
+    };
+    crate::exec::apply::run(&up, reporter, &secrets)?;
+    Ok(())
+}
+
+/// Unmount the layout, close LUKS, stop arrays: only what is up.
+pub fn unmount(t: &Target, reporter: &dyn Reporter) -> Result<(), Stop> {
+    let l = look(t)?;
+    refuse(
+        l.refusals
+            .into_iter()
+            .filter(|r| !r.reason.is_busy())
+            .collect(),
+    )?;
+    let down = plan::updown::take_down(&l.plan, &l.observed);
+    crate::exec::apply::run(&down, reporter, &Secrets::none())?;
+    Ok(())
+}
