@@ -76,16 +76,10 @@ pub struct Machine {
 impl Machine {
     /// This machine, as the current process sees it.
     pub fn here(interactive: bool) -> Machine {
-        let mut path: Vec<_> = std::env::var_os("PATH")
+        // Exactly the PATH the steps' programs will be spawned with.
+        let path: Vec<_> = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).collect())
             .unwrap_or_default();
-        // Rescue shells often lack sbin in PATH; the tools live there.
-        for d in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
-            let d = std::path::PathBuf::from(d);
-            if !path.contains(&d) {
-                path.push(d);
-            }
-        }
         Machine {
             path,
             interactive,
