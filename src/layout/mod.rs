@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod diag;
 pub mod model;
+pub mod names;
 pub mod parttype;
 mod read;
 pub mod schema;
