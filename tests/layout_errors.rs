@@ -142,7 +142,7 @@ fn same_mountpoint() {
     assert_eq!(
         errs(src),
         [
-            "8:78: disk.d1.content.partitions.b.content.mountpoint: mountpoint `/srv/` is also used by disk.d1.content.partitions.a.content.mountpoint\n  hint: first used at line 7"
+            "8:78: disk.d1.content.partitions.b.content.mountpoint: mountpoint `/srv` is also used by disk.d1.content.partitions.a.content.mountpoint\n  hint: first used at line 7"
         ] as [&str; 1]
     );
 }

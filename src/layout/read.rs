@@ -4,6 +4,7 @@
 use super::decode::{Ctx, Obj, join};
 use super::diag::did_you_mean;
 use super::model::*;
+use super::names;
 use super::parttype;
 use super::size::{self, Size};
 use super::yaml::{Kind, Node};
@@ -97,6 +98,7 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
         mdadm: Vec::new(),
         zpools: Vec::new(),
         nodev: Vec::new(),
+        rejected: Rejected::default(),
     };
     if let Some(n) = o.get("disk") {
         for (k, v) in cx.named(n, "disk") {
@@ -104,8 +106,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("disk", &k.name),
             };
-            if let Some(d) = disk(cx, &k.name, site, v) {
-                l.disks.push(d);
+            match disk(cx, &k.name, site, v) {
+                Some(d) => l.disks.push(d),
+                None => l.rejected.disks.push(k.name.clone()),
             }
         }
     }
@@ -115,8 +118,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("mdadm", &k.name),
             };
-            if let Some(a) = md_array(cx, &k.name, site, v) {
-                l.mdadm.push(a);
+            match md_array(cx, &k.name, site, v) {
+                Some(a) => l.mdadm.push(a),
+                None => l.rejected.md.push(k.name.clone()),
             }
         }
     }
@@ -126,8 +130,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("zpool", &k.name),
             };
-            if let Some(p) = zpool(cx, &k.name, site, v) {
-                l.zpools.push(p);
+            match zpool(cx, &k.name, site, v) {
+                Some(p) => l.zpools.push(p),
+                None => l.rejected.zpools.push(k.name.clone()),
             }
         }
     }
@@ -142,7 +147,39 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
             }
         }
     }
+    l.rejected.incomplete = cx
+        .diags
+        .iter()
+        .any(|d| d.severity == super::diag::Severity::Error);
     Some(l)
+}
+
+/// Pass a name through its namespace's check; a refusal becomes an error at
+/// `pos` and `None`.
+pub(crate) fn checked(
+    cx: &mut Ctx,
+    pos: super::diag::Pos,
+    path: &str,
+    r: Result<String, names::NameError>,
+) -> Option<String> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            cx.error(pos, path, e.message, Some(e.hint));
+            None
+        }
+    }
+}
+
+/// A scalar read through its namespace's check, position kept.
+pub(crate) fn checked_at(
+    cx: &mut Ctx,
+    s: Option<At<String>>,
+    check: impl Fn(&str) -> Result<String, names::NameError>,
+) -> Option<At<String>> {
+    let s = s?;
+    let v = checked(cx, s.pos, &s.path, check(&s.v))?;
+    Some(At { v, ..s })
 }
 
 /// Check a `type:` field against the expected constant (disko writes e.g. `type: disk`).
@@ -191,11 +228,10 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     for h in HOOKS {
         cx.no_hook(&o, h);
     }
-    let device = cx.req_string(
-        &o,
-        "device",
-        "give the disk's device, e.g. /dev/disk/by-path/… or /dev/sda",
-    )?;
+    let subject = checked(cx, site.pos, &site.path, names::subject("disk", name));
+    // Read on past a bad device so the rest of the disk is checked too.
+    let device = cx_req_device(cx, &o);
+    let device = checked_at(cx, device, names::device);
     let expect = match o.get("expect") {
         Some(n) => expect(cx, n, &o.path_of("expect")),
         None => Expect::default(),
@@ -223,6 +259,9 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
         .get("content")
         .and_then(|n| content(cx, n, &o.path_of("content"), name));
     let destroy = cx.boolean(&o, "destroy").unwrap_or(true);
+    let (Some(device), Some(_)) = (device, subject) else {
+        return None;
+    };
     Some(Disk {
         name: name.to_string(),
         site,
@@ -232,6 +271,14 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
         content,
         destroy,
     })
+}
+
+fn cx_req_device(cx: &mut Ctx, o: &Obj) -> Option<At<String>> {
+    cx.req_string(
+        o,
+        "device",
+        "give the disk's device, e.g. /dev/disk/by-path/… or /dev/sda",
+    )
 }
 
 fn expect(cx: &mut Ctx, node: &Node, path: &str) -> Expect {
@@ -247,7 +294,8 @@ fn expect(cx: &mut Ctx, node: &Node, path: &str) -> Expect {
 
 fn firmware_region(cx: &mut Ctx, node: &Node, path: &str) -> Option<Firmware> {
     let o = cx.obj(node, path, &["name", "offset", "max_size", "image"])?;
-    let name = cx.req_string(&o, "name", "name the region, e.g. idbloader or u-boot")?;
+    let name = cx.req_string(&o, "name", "name the region, e.g. idbloader or u-boot");
+    let name = checked_at(cx, name, |n| names::subject("firmware region", n))?;
     let offset = cx.plain_size(&o, "offset");
     let max_size = cx.plain_size(&o, "max_size");
     if offset.is_none() && o.get("offset").is_none() {
@@ -336,6 +384,13 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
             for h in HOOKS {
                 cx.no_hook(&o, h);
             }
+            fs::label_args(
+                cx,
+                &o,
+                "extraArgs",
+                names::LabelTool::Swap,
+                &["-L", "--label"],
+            );
             Some(Content::Swap(Swap {
                 priority: cx.int(&o, "priority").map(|p| p.v),
                 random_encryption: cx.boolean(&o, "randomEncryption").unwrap_or(false),
@@ -422,6 +477,7 @@ fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> O
     ];
     let o = cx.obj(node, &site.path, &keys)?;
     same_name(cx, &o, "name", name);
+    checked(cx, site.pos, &site.path, names::subject("partition", name))?;
     let part_type = match cx.opt_string(&o, "type") {
         Some(t) => match parttype::parse(&t.v) {
             Ok(pt) => At { v: pt, pos: t.pos, path: t.path },
@@ -513,21 +569,8 @@ fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> O
     let bootable = cx.boolean(&o, "bootable").unwrap_or(false) || attributes.contains(&2);
     attributes.retain(|b| *b != 2);
     let label = match cx.opt_string(&o, "label") {
-        Some(l) => {
-            if l.v.encode_utf16().count() > 36 {
-                cx.error(
-                    l.pos,
-                    &l.path,
-                    format!(
-                        "GPT partition names hold 36 UTF-16 units; `{}` is longer",
-                        l.v
-                    ),
-                    None,
-                );
-            }
-            l.v
-        }
-        None => format!("disk-{disk}-{name}"),
+        Some(l) => checked(cx, l.pos, &l.path, names::gpt_name(&l.v)).unwrap_or(l.v),
+        None => names::default_gpt_name("disk", disk, name),
     };
     let content = o
         .get("content")

@@ -4,8 +4,9 @@
 use super::geometry::{self, ASSUMED_DISK_BYTES, DiskFacts, SizeSource};
 use super::{Action, Change, DiskPlan, KeySource, Plan, Step, partition_path};
 use crate::layout::model::*;
+use crate::layout::names;
 use crate::layout::size::Size;
-use crate::layout::validate::Walk;
+use crate::layout::validate::{self, Walk};
 use crate::layout::{Diagnostic, Loaded, Report};
 use std::collections::{HashMap, VecDeque};
 
@@ -41,6 +42,7 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
         };
     }
     // Unknown: a nominal 2 TiB, or more if the fixed partitions need it.
+    // Saturating: absurd sizes are reported by the geometry, at their line.
     let fixed: u64 = match &d.content {
         Some(Content::Gpt(g)) => g
             .partitions
@@ -54,10 +56,13 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
                     }
                 })
             })
-            .sum(),
+            .fold(0u64, u64::saturating_add),
         _ => 0,
     };
-    let need = (fixed + (32 << 20) + (1 << 30)).next_multiple_of(1 << 30);
+    let need = fixed
+        .saturating_add((32 << 20) + (1 << 30))
+        .checked_next_multiple_of(1 << 30)
+        .unwrap_or(u64::MAX - (u64::MAX % (1 << 30)));
     DiskFacts {
         size_bytes: ASSUMED_DISK_BYTES.max(need),
         sector: 512,
@@ -65,12 +70,14 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
     }
 }
 
-fn holds_boot(d: &Disk) -> bool {
+/// Whether `d` holds what U-Boot boots from: a bootable partition, or the
+/// partition mounted at `boot` (/boot, or `/` when /boot is a directory of it).
+fn holds_boot(d: &Disk, boot: &str) -> bool {
     let Some(Content::Gpt(g)) = &d.content else {
         return false;
     };
     g.partitions.iter().any(|p| {
-        p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v.trim_end_matches('/') == "/boot"))
+        p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v == boot))
     })
 }
 
@@ -205,7 +212,8 @@ impl Builder {
                     KeySource::Ask
                 };
                 let name = l.name.v.clone();
-                self.own(&format!("/dev/mapper/{name}"), &[dev.to_string()]);
+                let mapped = names::mapper_device(&name);
+                self.own(&mapped, &[dev.to_string()]);
                 self.push(
                     Change::Create,
                     &name,
@@ -220,7 +228,7 @@ impl Builder {
                 self.push(
                     Change::Create,
                     &name,
-                    format!("open LUKS `{name}` as /dev/mapper/{name}"),
+                    format!("open LUKS `{name}` as {mapped}"),
                     Action::LuksOpen {
                         device: dev.into(),
                         name: name.clone(),
@@ -230,7 +238,7 @@ impl Builder {
                     },
                 );
                 if let Some(inner) = &l.content {
-                    out.push_back((name.clone(), format!("/dev/mapper/{name}"), inner));
+                    out.push_back((name.clone(), mapped, inner));
                 }
             }
             Content::Btrfs(b) => {
@@ -238,7 +246,9 @@ impl Builder {
                 let mut devices = vec![dev.to_string()];
                 let mut args = Vec::new();
                 for a in &b.extra_args {
-                    match self.aliases.get(a) {
+                    // Device paths are compared normalized, as validate does.
+                    let key = names::device(a).unwrap_or_else(|_| a.clone());
+                    match self.aliases.get(&key) {
                         Some(d) => devices.push(d.clone()),
                         None => args.push(a.clone()),
                     }
@@ -307,18 +317,29 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         // geometry would only produce follow-on errors.
         return None;
     }
+    // The install root, like a mountpoint: absolute, normalized, no `..`,
+    // so nothing is mounted outside it.
     let mount_root = if opts.mount_root.is_empty() {
         "/mnt".to_string()
     } else {
-        opts.mount_root.trim_end_matches('/').to_string()
+        match names::mountpoint(&opts.mount_root) {
+            Ok(m) => m,
+            Err(e) => {
+                let msg = e.message.replacen("mountpoint", "mount root", 1);
+                diags.push(Diagnostic::error(None, "--mount-root", msg).with_hint(e.hint));
+                return None;
+            }
+        }
     };
+    let walk = Walk::of(l);
+    let boot = validate::boot_mountpoint(&validate::mounts(l, &walk));
     let mut disks = Vec::new();
     let mut aliases = HashMap::new();
     for d in &l.disks {
         let facts = facts_for(d, opts.facts.get(&d.name));
         let boot_medium =
-            l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
-        let firmware = geometry::regions(d, &facts, diags);
+            l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d, boot));
+        let firmware = geometry::regions(d, &facts, boot_medium, diags);
         let table = match &d.content {
             Some(Content::Gpt(g)) => {
                 geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, diags)
@@ -432,7 +453,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
 
     // 2. Contents, in dependency order: arrays once all members exist, LUKS
     //    before what it holds, pools once all vdevs exist.
-    let walk = Walk::of(l);
     let mut md_need: HashMap<&str, usize> = HashMap::new();
     let mut pool_need: HashMap<&str, usize> = HashMap::new();
     for (_, c) in &walk.items {
@@ -478,7 +498,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     && let Some(a) = l.mdadm.iter().find(|a| a.name == name)
                 {
                     let members = v.clone();
-                    let device = format!("/dev/md/{name}");
+                    let device = names::md_device(name);
                     b.own(&device, &members);
                     b.push(
                         Change::Create,
@@ -567,9 +587,18 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                 options,
                                 content,
                             } => {
-                                let bytes = size.v.bytes(512, 0).unwrap_or(0);
+                                // Checked when read: fixed, non-zero, 64-bit.
+                                let Some(bytes) = size.v.bytes(512, 0).filter(|b| *b > 0) else {
+                                    diags.push(Diagnostic::error(
+                                        Some(size.pos),
+                                        &size.path,
+                                        format!("volume `{full}` has no fixed size"),
+                                    ));
+                                    return None;
+                                };
+                                let zvol = names::zvol_device(name, &d.name);
                                 b.own(&full, &[name.to_string()]);
-                                b.own(&format!("/dev/zvol/{full}"), &[name.to_string()]);
+                                b.own(&zvol, &[name.to_string()]);
                                 b.push(
                                     Change::Create,
                                     &full,
@@ -581,7 +610,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                     },
                                 );
                                 if let Some(c) = content {
-                                    queue.push_back((full.clone(), format!("/dev/zvol/{full}"), c));
+                                    queue.push_back((full.clone(), zvol, c));
                                 }
                             }
                         }
@@ -610,8 +639,10 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     for (mp, source, fstype, options) in mounts {
         let target = if mp == "/" {
             mount_root.clone()
+        } else if mount_root == "/" {
+            mp.clone()
         } else {
-            format!("{mount_root}{}", mp.trim_end_matches('/'))
+            format!("{mount_root}{mp}")
         };
         b.push(
             Change::Create,
