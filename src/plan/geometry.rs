@@ -350,6 +350,8 @@ pub fn table(
     let mut placed: Vec<(u64, u64, &Partition)> = Vec::new();
     let mut cursor = floor;
     for (i, p) in parts.iter().enumerate() {
+        // Set when this partition's problem is already reported.
+        let mut no_room = false;
         let first = match &p.start {
             Some(s) => {
                 let Some(b) = bytes_at(s.v, s.pos, &s.path, facts, diags) else {
@@ -401,6 +403,7 @@ pub fn table(
                 let end = (last_usable + 1).saturating_sub(after);
                 let end = if after > 0 { end - end % align } else { end };
                 if end <= first {
+                    no_room = true;
                     diags.push(err(
                         p.site.pos,
                         &p.site.path,
@@ -413,7 +416,7 @@ pub fn table(
                 }
             }
         };
-        if last > last_usable {
+        if last > last_usable && !no_room {
             let need = last
                 .saturating_sub(first)
                 .saturating_add(1)
