@@ -295,7 +295,7 @@ pub fn table(
                 disk.name,
                 g.partitions.len()
             ),
-            Some("use fewer partitions, or RAID/LVM-style volumes on fewer, larger ones".into()),
+            Some("use at most 128 partitions on one disk".into()),
         ));
         return None;
     }
