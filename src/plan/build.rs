@@ -271,7 +271,10 @@ impl Builder {
                         extra_args: args,
                     },
                 );
-                for s in &b.subvolumes {
+                // Parents before children (`home` before `home/user`).
+                let mut subs: Vec<&Subvolume> = b.subvolumes.iter().collect();
+                subs.sort_by_key(|s| s.name.matches('/').count());
+                for s in subs {
                     self.push(
                         Change::Create,
                         subject,

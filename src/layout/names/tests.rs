@@ -511,7 +511,8 @@ fn whole_disks() {
     let dm = "LUKS volumes are declared as `type: luks` content of a partition";
     let zv = "volumes are declared as `type: zfs_volume` datasets of a pool";
     let part = "use the disk it is on and declare the partition under its `content`";
-    let cases: &[(&str, Result<(), (&str, &str)>)] = &[
+    type Want = Result<(), (&'static str, &'static str)>;
+    let cases: &[(&str, Want)] = &[
         ("/dev/sda", Ok(())),
         ("/dev/disk/by-path/platform-fe330000.mmc", Ok(())),
         ("/dev/mdx", Ok(())),

@@ -245,6 +245,20 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
             let Some(sub_name) = checked(cx, at.0, &at.1, names::subvolume(&raw)) else {
                 continue;
             };
+            // `/home` and `home` are one subvolume: created twice, apply fails.
+            if let Some(first) = subvolumes.iter().find(|s: &&Subvolume| s.name == sub_name) {
+                cx.error(
+                    at.0,
+                    &at.1,
+                    format!(
+                        "subvolume `{}` is also declared at line {}",
+                        names::shown(&sub_name),
+                        first.site.pos.line
+                    ),
+                    None,
+                );
+                continue;
+            }
             subvolumes.push(Subvolume {
                 name: sub_name,
                 site: Site {

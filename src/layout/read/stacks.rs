@@ -281,6 +281,9 @@ fn zvol_size(cx: &mut Ctx, size: &At<Size>, props: &[(String, String)]) -> Optio
     Some(bytes)
 }
 
+/// Filesystems a `nodev` entry may mount.
+const NODEV_TYPES: [&str; 2] = ["tmpfs", "ramfs"];
+
 pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Nodev> {
     let keys = with_hooks(&["type", "fsType", "device", "mountpoint", "mountOptions"]);
     let o = cx.obj(node, &site.path, &keys)?;
@@ -289,10 +292,41 @@ pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
         cx.no_hook(&o, h);
     }
     checked(cx, site.pos, &site.path, names::subject("nodev", name))?;
-    let fs_type = cx
-        .opt_string(&o, "fsType")
-        .map(|s| s.v)
-        .unwrap_or_else(|| "tmpfs".into());
+    // Only filesystems that have no device: with any other type, `device`
+    // would mount a real device that the layout does not own.
+    let fs_type = match cx.opt_string(&o, "fsType") {
+        None => "tmpfs".to_string(),
+        Some(t) if NODEV_TYPES.contains(&t.v.as_str()) => t.v,
+        Some(t) => {
+            cx.error(
+                t.pos,
+                &t.path,
+                format!(
+                    "`{}` is not a filesystem without a device",
+                    names::shown(&t.v)
+                ),
+                Some(format!(
+                    "nodev mounts are one of: {}",
+                    NODEV_TYPES.join(", ")
+                )),
+            );
+            return None;
+        }
+    };
+    if let Some(d) = cx.opt_string(&o, "device")
+        && d.v.starts_with('/')
+    {
+        cx.error(
+            d.pos,
+            &d.path,
+            format!(
+                "a nodev mount has no device; `{}` would mount a device outside the layout",
+                names::shown(&d.v)
+            ),
+            Some("leave `device` out (it is `none`), or declare the disk under `disk:`".into()),
+        );
+        return None;
+    }
     // disko's default mountpoint is the attribute name.
     let mountpoint = cx.opt_string(&o, "mountpoint").unwrap_or(At {
         v: name.to_string(),
