@@ -957,3 +957,14 @@ fn subvolume_spelled_twice() {
         ]
     );
 }
+
+#[test]
+fn an_explicit_zero_size_is_not_the_rest() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 0M }\n        b: { size: 0 }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "7:20: disk.d1.content.partitions.a.size: partition `a` has size zero\n  hint: give it a size, or write 100% for the rest of the disk"
+        ]
+    );
+}

@@ -66,9 +66,20 @@ fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> O
             path: o.path_of("type"),
         },
     };
-    let size = cx
-        .plain_size(&o, "size")
-        .filter(|s| !matches!(s.v, Size::Bytes(0)));
+    // disko's unset size is the bare `0`; an explicit zero (`0M`, `0B`) is a
+    // mistake, never "the rest of the disk".
+    let size = cx.plain_size(&o, "size").filter(|s| {
+        let bare = matches!(o.get("size").map(|n| &n.kind), Some(Kind::Scalar { value, .. }) if value.trim() == "0");
+        if matches!(s.v, Size::Bytes(0)) && !bare {
+            cx.error(
+                s.pos,
+                &s.path,
+                format!("partition `{name}` has size zero"),
+                Some("give it a size, or write 100% for the rest of the disk".into()),
+            );
+        }
+        !matches!(s.v, Size::Bytes(0))
+    });
     let start = cx
         .plain_size(&o, "start")
         .filter(|s| !matches!(s.v, Size::Bytes(0)));
