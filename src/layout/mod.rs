@@ -1,8 +1,9 @@
 //! The layout: the YAML model of what the disks should hold, read with
 //! positions so every problem points at its line.
 //!
-//! `load_str` → tree (`yaml`) → model (`read`, via `decode`) → checks
-//! (`validate`). Nothing here touches the system.
+//! `load_str` → tree (`yaml`) → model (`read`, via `decode`; every name and
+//! path through `names`, stored normalized) → checks (`validate`). Nothing
+//! here touches the system.
 
 pub mod decode;
 pub mod diag;

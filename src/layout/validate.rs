@@ -419,7 +419,11 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
             // Compared as normalized paths, as the disks' devices are.
             let a = &super::names::device(a).unwrap_or_else(|_| a.clone());
             let Some(label) = a.strip_prefix("/dev/disk/by-partlabel/") else {
-                if a.starts_with("/dev/") && !l.disks.iter().any(|d| &d.device.v == a) {
+                // A refused disk may be the one named: stay silent then.
+                if a.starts_with("/dev/")
+                    && !l.rejected.incomplete
+                    && !l.disks.iter().any(|d| &d.device.v == a)
+                {
                     out.push(
                         Diagnostic::error(
                             Some(pos),
