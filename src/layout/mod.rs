@@ -1,12 +1,14 @@
 //! The layout: the YAML model of what the disks should hold, read with
 //! positions so every problem points at its line.
 //!
-//! `load_str` → tree (`yaml`) → model (`read`, via `decode`) → checks
-//! (`validate`). Nothing here touches the system.
+//! `load_str` → tree (`yaml`) → model (`read`, via `decode`; every name and
+//! path through `names`, stored normalized) → checks (`validate`). Nothing
+//! here touches the system.
 
 pub mod decode;
 pub mod diag;
 pub mod model;
+pub mod names;
 pub mod parttype;
 mod read;
 pub mod schema;
@@ -103,27 +105,7 @@ pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report>
     let Some(mut layout) = layout else {
         return Err(report);
     };
-    for (name, device) in map {
-        match layout.disks.iter_mut().find(|d| &d.name == name) {
-            Some(d) => d.device.v = device.clone(),
-            None => report.diagnostics.push(
-                Diagnostic::error(
-                    None,
-                    format!("--disk {name}"),
-                    format!("the layout has no disk `{name}`"),
-                )
-                .with_hint(format!(
-                    "disks: {}",
-                    layout
-                        .disks
-                        .iter()
-                        .map(|d| d.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            ),
-        }
-    }
+    report.diagnostics.extend(validate::remap(&mut layout, map));
     report.diagnostics.extend(validate::validate(&layout));
     sort(&mut report);
     Ok(Loaded { layout, report })

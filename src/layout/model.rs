@@ -46,6 +46,25 @@ pub struct Layout {
     pub zpools: Vec<Zpool>,
     /// Filesystems without a device (tmpfs).
     pub nodev: Vec<Nodev>,
+    /// What the reader refused, so later checks stay silent about it.
+    #[serde(skip)]
+    pub rejected: Rejected,
+}
+
+/// Items the reader refused (and left out of the model), so that checks do
+/// not follow up with errors that contradict the file ("no md array named
+/// `tank`" when `tank` is declared, only wrongly).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rejected {
+    /// Disks left out.
+    pub disks: Vec<String>,
+    /// md arrays left out.
+    pub md: Vec<String>,
+    /// Pools left out.
+    pub zpools: Vec<String>,
+    /// The reader reported errors: something may be missing from the model,
+    /// so counts (members of an array, partitions with a label) are not final.
+    pub incomplete: bool,
 }
 
 /// Board profiles.

@@ -4,14 +4,15 @@
 use super::decode::{Ctx, Obj, join};
 use super::diag::did_you_mean;
 use super::model::*;
-use super::parttype;
-use super::size::{self, Size};
+use super::names;
 use super::yaml::{Kind, Node};
 
 mod fs;
+mod gpt;
 mod stacks;
 
 use fs::{btrfs, filesystem, luks};
+use gpt::gpt;
 use stacks::{md_array, nodev, zpool};
 
 /// disko's hook options: accepted only empty (their default).
@@ -97,6 +98,7 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
         mdadm: Vec::new(),
         zpools: Vec::new(),
         nodev: Vec::new(),
+        rejected: Rejected::default(),
     };
     if let Some(n) = o.get("disk") {
         for (k, v) in cx.named(n, "disk") {
@@ -104,8 +106,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("disk", &k.name),
             };
-            if let Some(d) = disk(cx, &k.name, site, v) {
-                l.disks.push(d);
+            match disk(cx, &k.name, site, v) {
+                Some(d) => l.disks.push(d),
+                None => l.rejected.disks.push(k.name.clone()),
             }
         }
     }
@@ -115,8 +118,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("mdadm", &k.name),
             };
-            if let Some(a) = md_array(cx, &k.name, site, v) {
-                l.mdadm.push(a);
+            match md_array(cx, &k.name, site, v) {
+                Some(a) => l.mdadm.push(a),
+                None => l.rejected.md.push(k.name.clone()),
             }
         }
     }
@@ -126,8 +130,9 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
                 pos: k.pos,
                 path: join("zpool", &k.name),
             };
-            if let Some(p) = zpool(cx, &k.name, site, v) {
-                l.zpools.push(p);
+            match zpool(cx, &k.name, site, v) {
+                Some(p) => l.zpools.push(p),
+                None => l.rejected.zpools.push(k.name.clone()),
             }
         }
     }
@@ -142,7 +147,39 @@ pub fn layout(cx: &mut Ctx, root: &Node) -> Option<Layout> {
             }
         }
     }
+    l.rejected.incomplete = cx
+        .diags
+        .iter()
+        .any(|d| d.severity == super::diag::Severity::Error);
     Some(l)
+}
+
+/// Pass a name through its namespace's check; a refusal becomes an error at
+/// `pos` and `None`.
+pub(crate) fn checked(
+    cx: &mut Ctx,
+    pos: super::diag::Pos,
+    path: &str,
+    r: Result<String, names::NameError>,
+) -> Option<String> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            cx.error(pos, path, e.message, Some(e.hint));
+            None
+        }
+    }
+}
+
+/// A scalar read through its namespace's check, position kept.
+pub(crate) fn checked_at(
+    cx: &mut Ctx,
+    s: Option<At<String>>,
+    check: impl Fn(&str) -> Result<String, names::NameError>,
+) -> Option<At<String>> {
+    let s = s?;
+    let v = checked(cx, s.pos, &s.path, check(&s.v))?;
+    Some(At { v, ..s })
 }
 
 /// Check a `type:` field against the expected constant (disko writes e.g. `type: disk`).
@@ -191,11 +228,10 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     for h in HOOKS {
         cx.no_hook(&o, h);
     }
-    let device = cx.req_string(
-        &o,
-        "device",
-        "give the disk's device, e.g. /dev/disk/by-path/… or /dev/sda",
-    )?;
+    let subject = checked(cx, site.pos, &site.path, names::subject("disk", name));
+    // Read on past a bad device so the rest of the disk is checked too.
+    let device = cx_req_device(cx, &o);
+    let device = checked_at(cx, device, names::device);
     let expect = match o.get("expect") {
         Some(n) => expect(cx, n, &o.path_of("expect")),
         None => Expect::default(),
@@ -223,6 +259,9 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
         .get("content")
         .and_then(|n| content(cx, n, &o.path_of("content"), name));
     let destroy = cx.boolean(&o, "destroy").unwrap_or(true);
+    let (Some(device), Some(_)) = (device, subject) else {
+        return None;
+    };
     Some(Disk {
         name: name.to_string(),
         site,
@@ -232,6 +271,14 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
         content,
         destroy,
     })
+}
+
+fn cx_req_device(cx: &mut Ctx, o: &Obj) -> Option<At<String>> {
+    cx.req_string(
+        o,
+        "device",
+        "give the disk's device, e.g. /dev/disk/by-path/… or /dev/sda",
+    )
 }
 
 fn expect(cx: &mut Ctx, node: &Node, path: &str) -> Expect {
@@ -247,7 +294,8 @@ fn expect(cx: &mut Ctx, node: &Node, path: &str) -> Expect {
 
 fn firmware_region(cx: &mut Ctx, node: &Node, path: &str) -> Option<Firmware> {
     let o = cx.obj(node, path, &["name", "offset", "max_size", "image"])?;
-    let name = cx.req_string(&o, "name", "name the region, e.g. idbloader or u-boot")?;
+    let name = cx.req_string(&o, "name", "name the region, e.g. idbloader or u-boot");
+    let name = checked_at(cx, name, |n| names::subject("firmware region", n))?;
     let offset = cx.plain_size(&o, "offset");
     let max_size = cx.plain_size(&o, "max_size");
     if offset.is_none() && o.get("offset").is_none() {
@@ -336,6 +384,13 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
             for h in HOOKS {
                 cx.no_hook(&o, h);
             }
+            fs::label_args(
+                cx,
+                &o,
+                "extraArgs",
+                names::LabelTool::Swap,
+                &["-L", "--label"],
+            );
             Some(Content::Swap(Swap {
                 priority: cx.int(&o, "priority").map(|p| p.v),
                 random_encryption: cx.boolean(&o, "randomEncryption").unwrap_or(false),
@@ -376,192 +431,6 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
                 format!("unknown content type `{other}`"),
                 Some(hint),
             );
-            None
-        }
-    }
-}
-
-fn gpt(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Gpt> {
-    let keys = with_hooks(&["type", "device", "partitions", "efiGptPartitionFirst"]);
-    let o = cx.obj(node, path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
-    let mut partitions = Vec::new();
-    if let Some(n) = o.get("partitions") {
-        let ppath = o.path_of("partitions");
-        for (k, v) in cx.named(n, &ppath) {
-            let site = Site {
-                pos: k.pos,
-                path: join(&ppath, &k.name),
-            };
-            if let Some(p) = partition(cx, &k.name, site, v, disk) {
-                partitions.push(p);
-            }
-        }
-    }
-    Some(Gpt { partitions })
-}
-
-fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> Option<Partition> {
-    let keys = [
-        "type",
-        "size",
-        "start",
-        "end",
-        "name",
-        "label",
-        "priority",
-        "alignment",
-        "attributes",
-        "bootable",
-        "content",
-        "device",
-        "hybrid",
-        "uuid",
-    ];
-    let o = cx.obj(node, &site.path, &keys)?;
-    same_name(cx, &o, "name", name);
-    let part_type = match cx.opt_string(&o, "type") {
-        Some(t) => match parttype::parse(&t.v) {
-            Ok(pt) => At { v: pt, pos: t.pos, path: t.path },
-            Err((m, h)) => {
-                cx.error(t.pos, &t.path, m, Some(h));
-                return None;
-            }
-        },
-        None => At {
-            // disko's default type is 8300, or 8200 when the partition holds swap.
-            v: parttype::parse(if matches!(o.get("content").map(|c| &c.kind), Some(Kind::Map(e)) if e.iter().any(|(k, v)| k.name == "type" && matches!(&v.kind, Kind::Scalar { value, .. } if value == "swap"))) { "8200" } else { "8300" })
-                .expect("known codes"),
-            pos: site.pos,
-            path: o.path_of("type"),
-        },
-    };
-    let size = cx
-        .plain_size(&o, "size")
-        .filter(|s| !matches!(s.v, Size::Bytes(0)));
-    let start = cx
-        .plain_size(&o, "start")
-        .filter(|s| !matches!(s.v, Size::Bytes(0)));
-    let end = o.get("end").and_then(|n| {
-        let s = cx.string(n, &o.path_of("end"))?;
-        parse_end(cx, s)
-    });
-    // disko computes `end` from `size` ("+SIZE", or "-0" for 100%); only a
-    // different end is a second opinion the user must resolve.
-    let end = match (end, &size) {
-        (Some(e), Some(s)) => {
-            let agrees = match (e.v, s.v) {
-                (End::Plus(a), b) => a == b,
-                (End::Minus(Size::Bytes(0)), Size::Percent(100)) => true,
-                _ => false,
-            };
-            if !agrees {
-                cx.error(
-                    e.pos,
-                    &e.path,
-                    "both `size` and `end` are set and disagree",
-                    Some("set one of them".into()),
-                );
-            }
-            None
-        }
-        (Some(e), None)
-            if matches!(e.v, End::Plus(Size::Bytes(0)) | End::Minus(Size::Bytes(0))) =>
-        {
-            None
-        }
-        (e, _) => e,
-    };
-    let priority = cx.int(&o, "priority").map(|p| p.v).unwrap_or_else(|| {
-        if matches!(size.as_ref().map(|s| s.v), Some(Size::Percent(100))) {
-            9001
-        } else if part_type.v.code.as_deref() == Some("EF02") {
-            100
-        } else {
-            1000
-        }
-    });
-    let mut attributes = Vec::new();
-    if let Some(n) = o.get("attributes") {
-        let apath = o.path_of("attributes");
-        match &n.kind {
-            Kind::Seq(items) => {
-                for (i, it) in items.iter().enumerate() {
-                    match &it.kind {
-                        Kind::Scalar { value, .. } if value.parse::<u8>().is_ok_and(|b| b < 64) => {
-                            attributes.push(value.parse().expect("checked"))
-                        }
-                        _ => cx.error(
-                            it.pos,
-                            &format!("{apath}[{i}]"),
-                            "a GPT attribute is a bit number from 0 to 63",
-                            Some("bit 2 is legacy BIOS bootable; or write `bootable: true`".into()),
-                        ),
-                    }
-                }
-            }
-            _ => cx.error(
-                n.pos,
-                &apath,
-                format!("expected a list of bit numbers, found {}", n.describe()),
-                None,
-            ),
-        }
-    }
-    let bootable = cx.boolean(&o, "bootable").unwrap_or(false) || attributes.contains(&2);
-    attributes.retain(|b| *b != 2);
-    let label = match cx.opt_string(&o, "label") {
-        Some(l) => {
-            if l.v.encode_utf16().count() > 36 {
-                cx.error(
-                    l.pos,
-                    &l.path,
-                    format!(
-                        "GPT partition names hold 36 UTF-16 units; `{}` is longer",
-                        l.v
-                    ),
-                    None,
-                );
-            }
-            l.v
-        }
-        None => format!("disk-{disk}-{name}"),
-    };
-    let content = o
-        .get("content")
-        .and_then(|n| content(cx, n, &o.path_of("content"), disk));
-    Some(Partition {
-        name: name.to_string(),
-        site,
-        label,
-        part_type,
-        size,
-        start,
-        end,
-        priority,
-        attributes,
-        bootable,
-        content,
-    })
-}
-
-fn parse_end(cx: &mut Ctx, s: At<String>) -> Option<At<End>> {
-    let t = s.v.trim();
-    let (ctor, rest): (fn(Size) -> End, &str) = match t.as_bytes().first() {
-        Some(b'+') => (End::Plus, &t[1..]),
-        Some(b'-') => (End::Minus, &t[1..]),
-        _ => (End::Absolute, t),
-    };
-    match size::parse(rest) {
-        Ok(p) => Some(At {
-            v: ctor(p.size),
-            pos: s.pos,
-            path: s.path,
-        }),
-        Err(e) => {
-            cx.error(s.pos, &s.path, e.message, Some(e.hint));
             None
         }
     }

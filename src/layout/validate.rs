@@ -1,10 +1,20 @@
 //! Checks across the layout: references, devices used twice, mountpoints,
 //! RAID member counts, and the board's rules. Geometry (overlaps, fit, the
 //! 16 MiB gap) is checked where it is computed, in `plan::geometry`.
+//!
+//! Names, paths and mountpoints arrive checked and normalized (`names`), so
+//! comparing them here compares what the tools will see.
 
 use super::diag::{Diagnostic, Pos};
 use super::model::*;
+use super::names::shown;
 use std::collections::HashMap;
+
+mod boot;
+mod devices;
+
+pub use boot::boot_mountpoint;
+pub use devices::remap;
 
 /// Every block device content in the layout, with the device it sits on.
 pub struct Walk<'a> {
@@ -96,16 +106,77 @@ pub fn zpool_min_members(mode: ZMode) -> usize {
     }
 }
 
-/// A mountpoint and what mounts there, for the duplicate check.
-struct MountUse {
-    pos: Pos,
-    path: String,
+/// What is mounted at a mountpoint.
+pub enum Source<'a> {
+    /// A filesystem on a block device.
+    Fs(Holder<'a>, &'a Filesystem),
+    /// A btrfs top level or subvolume.
+    Btrfs,
+    /// A ZFS pool's root dataset or a dataset.
+    Zfs,
+    /// A filesystem without a device.
+    Nodev(&'a Nodev),
+}
+
+/// A mountpoint and what is mounted there.
+pub struct Mount<'a> {
+    /// The (normalized) mountpoint.
+    pub at: &'a At<String>,
+    /// What is mounted.
+    pub source: Source<'a>,
+}
+
+/// Every mountpoint of the layout in file order: block devices' contents,
+/// then pools and datasets, then nodev.
+pub fn mounts<'a>(l: &'a Layout, walk: &Walk<'a>) -> Vec<Mount<'a>> {
+    let mut v = Vec::new();
+    for (holder, c) in &walk.items {
+        match c {
+            Content::Filesystem(f) => {
+                if let Some(at) = &f.mountpoint {
+                    v.push(Mount {
+                        at,
+                        source: Source::Fs(*holder, f),
+                    });
+                }
+            }
+            Content::Btrfs(b) => {
+                let subs = b.subvolumes.iter().filter_map(|s| s.mountpoint.as_ref());
+                for at in b.mountpoint.iter().chain(subs) {
+                    v.push(Mount {
+                        at,
+                        source: Source::Btrfs,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    for p in &l.zpools {
+        let datasets = p.datasets.iter().filter_map(|d| match &d.kind {
+            DatasetKind::ZfsFs { mountpoint, .. } => mountpoint.as_ref(),
+            DatasetKind::ZfsVolume { .. } => None,
+        });
+        for at in p.mountpoint.iter().chain(datasets) {
+            v.push(Mount {
+                at,
+                source: Source::Zfs,
+            });
+        }
+    }
+    for n in &l.nodev {
+        v.push(Mount {
+            at: &n.mountpoint,
+            source: Source::Nodev(n),
+        });
+    }
+    v
 }
 
 /// Run every cross-cutting check.
 pub fn validate(l: &Layout) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if l.disks.is_empty() {
+    if l.disks.is_empty() && l.rejected.disks.is_empty() {
         out.push(
             Diagnostic::error(
                 Some(Pos { line: 1, col: 1 }),
@@ -115,69 +186,14 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
             .with_hint("add a `disk:` section; see layouts/helios64.yaml"),
         );
     }
-    let mut devices: HashMap<&str, &Disk> = HashMap::new();
-    for d in &l.disks {
-        if let Some(first) = devices.insert(d.device.v.as_str(), d) {
-            out.push(
-                Diagnostic::error(
-                    Some(d.device.pos),
-                    &d.device.path,
-                    format!("device `{}` is also disk `{}`", d.device.v, first.name),
-                )
-                .with_hint(
-                    "each disk needs its own device; check the by-path names or --disk mappings",
-                ),
-            );
-        }
-        if !d.device.v.starts_with('/') {
-            out.push(
-                Diagnostic::error(
-                    Some(d.device.pos),
-                    &d.device.path,
-                    format!("device `{}` is not an absolute path", d.device.v),
-                )
-                .with_hint("e.g. /dev/sda or /dev/disk/by-path/…"),
-            );
-        }
-    }
+    devices::disks(l, &mut out);
+    devices::firmware(l, &mut out);
+    devices::gpt_names(l, &mut out);
 
     let walk = Walk::of(l);
     let mut md_members: HashMap<&str, Vec<&At<String>>> = HashMap::new();
     let mut zfs_members: HashMap<&str, Vec<&At<String>>> = HashMap::new();
-    let mut mounts: HashMap<String, MountUse> = HashMap::new();
     let mut mappers: HashMap<&str, &At<String>> = HashMap::new();
-    let mut check_mount = |out: &mut Vec<Diagnostic>, mp: &At<String>| {
-        if !mp.v.starts_with('/') {
-            out.push(
-                Diagnostic::error(
-                    Some(mp.pos),
-                    &mp.path,
-                    format!("mountpoint `{}` is not absolute", mp.v),
-                )
-                .with_hint(format!("write /{}", mp.v.trim_start_matches("./"))),
-            );
-            return;
-        }
-        let norm = normalize(&mp.v);
-        if let Some(first) = mounts.get(&norm) {
-            out.push(
-                Diagnostic::error(
-                    Some(mp.pos),
-                    &mp.path,
-                    format!("mountpoint `{}` is also used by {}", mp.v, first.path),
-                )
-                .with_hint(format!("first used at line {}", first.pos.line)),
-            );
-        } else {
-            mounts.insert(
-                norm,
-                MountUse {
-                    pos: mp.pos,
-                    path: mp.path.clone(),
-                },
-            );
-        }
-    };
     for (holder, c) in &walk.items {
         match c {
             Content::Mdraid(m) => md_members
@@ -188,21 +204,6 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                 .entry(z.pool.v.as_str())
                 .or_default()
                 .push(&z.pool),
-            Content::Filesystem(f) => {
-                if let Some(mp) = &f.mountpoint {
-                    check_mount(&mut out, mp);
-                }
-            }
-            Content::Btrfs(b) => {
-                if let Some(mp) = &b.mountpoint {
-                    check_mount(&mut out, mp);
-                }
-                for s in &b.subvolumes {
-                    if let Some(mp) = &s.mountpoint {
-                        check_mount(&mut out, mp);
-                    }
-                }
-            }
             Content::Luks(lk) => {
                 if let Some(first) = mappers.insert(lk.name.v.as_str(), &lk.name) {
                     out.push(Diagnostic::error(
@@ -240,13 +241,16 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                     );
                 }
             }
-            Content::Swap(_) => {}
+            Content::Filesystem(_) | Content::Btrfs(_) | Content::Swap(_) => {}
         }
     }
+    // With items missing from the model, member counts are not final: stay
+    // silent rather than contradict the file.
+    let counts_final = !l.rejected.incomplete;
     for a in &l.mdadm {
         let members = md_members.remove(a.name.as_str()).unwrap_or_default();
         let need = md_min_members(a.level.v);
-        if members.is_empty() {
+        if members.is_empty() && counts_final {
             out.push(
                 Diagnostic::error(
                     Some(a.site.pos),
@@ -258,7 +262,7 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                     a.name
                 )),
             );
-        } else if members.len() < need {
+        } else if members.len() < need && counts_final {
             out.push(
                 Diagnostic::error(
                     Some(a.level.pos),
@@ -284,11 +288,20 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
             );
         }
     }
-    for (name, refs) in md_members {
+    let mut dangling: Vec<_> = md_members
+        .into_iter()
+        .filter(|(name, _)| !l.rejected.md.iter().any(|r| r == name))
+        .collect();
+    dangling.sort_by_key(|(_, refs)| refs[0].pos);
+    for (name, refs) in dangling {
         for r in refs {
             out.push(
-                Diagnostic::error(Some(r.pos), &r.path, format!("no md array named `{name}`"))
-                    .with_hint(
+                Diagnostic::error(
+                    Some(r.pos),
+                    &r.path,
+                    format!("no md array named `{}`", shown(name)),
+                )
+                .with_hint(
                     super::diag::did_you_mean(
                         name,
                         &l.mdadm.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
@@ -296,7 +309,8 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| {
                         format!(
-                            "declare it under `mdadm: {{ {name}: {{ level: 1, content: ... }} }}`"
+                            "declare it under `mdadm: {{ {}: {{ level: 1, content: ... }} }}`",
+                            shown(name)
                         )
                     }),
                 ),
@@ -306,7 +320,7 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
     for p in &l.zpools {
         let members = zfs_members.remove(p.name.as_str()).unwrap_or_default();
         let need = zpool_min_members(p.mode.v);
-        if members.is_empty() {
+        if members.is_empty() && counts_final {
             out.push(
                 Diagnostic::error(
                     Some(p.site.pos),
@@ -318,7 +332,7 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                     p.name
                 )),
             );
-        } else if members.len() < need {
+        } else if members.len() < need && counts_final {
             out.push(Diagnostic::error(
                 Some(p.mode.pos),
                 &p.mode.path,
@@ -331,33 +345,46 @@ pub fn validate(l: &Layout) -> Vec<Diagnostic> {
                 .to_lowercase(),
             ));
         }
-        if let Some(mp) = &p.mountpoint {
-            check_mount(&mut out, mp);
-        }
-        for ds in &p.datasets {
-            if let DatasetKind::ZfsFs {
-                mountpoint: Some(mp),
-                ..
-            } = &ds.kind
-            {
-                check_mount(&mut out, mp);
-            }
-        }
     }
-    for (name, refs) in zfs_members {
+    let mut dangling: Vec<_> = zfs_members
+        .into_iter()
+        .filter(|(name, _)| !l.rejected.zpools.iter().any(|r| r == name))
+        .collect();
+    dangling.sort_by_key(|(_, refs)| refs[0].pos);
+    for (name, refs) in dangling {
         for r in refs {
             out.push(
-                Diagnostic::error(Some(r.pos), &r.path, format!("no zpool named `{name}`"))
-                    .with_hint(format!("declare it under `zpool: {{ {name}: … }}`")),
+                Diagnostic::error(
+                    Some(r.pos),
+                    &r.path,
+                    format!("no zpool named `{}`", shown(name)),
+                )
+                .with_hint(format!(
+                    "declare it under `zpool: {{ {}: … }}`",
+                    shown(name)
+                )),
             );
         }
     }
-    for n in &l.nodev {
-        check_mount(&mut out, &n.mountpoint);
+    let mounts = mounts(l, &walk);
+    let mut first: HashMap<&str, &At<String>> = HashMap::new();
+    for m in &mounts {
+        if let Some(f) = first.get(m.at.v.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    Some(m.at.pos),
+                    &m.at.path,
+                    format!("mountpoint `{}` is also used by {}", m.at.v, f.path),
+                )
+                .with_hint(format!("first used at line {}", f.pos.line)),
+            );
+        } else {
+            first.insert(&m.at.v, m.at);
+        }
     }
     btrfs_members(l, &walk, &mut out);
     if l.board == Some(Board::Helios64) {
-        helios64(l, &walk, &mut out);
+        boot::helios64(&mounts, &mut out);
     }
     out
 }
@@ -369,64 +396,6 @@ fn holder_site(h: &Holder) -> (Pos, String) {
         Holder::Array(a) => (a.site.pos, a.site.path.clone()),
         Holder::Luks(l) => (l.name.pos, l.name.path.clone()),
         Holder::Zvol(_, d) => (d.site.pos, d.site.path.clone()),
-    }
-}
-
-/// `/srv/` and `/srv` are the same mountpoint.
-fn normalize(p: &str) -> String {
-    let t = p.trim_end_matches('/');
-    if t.is_empty() {
-        "/".into()
-    } else {
-        t.to_string()
-    }
-}
-
-/// The Helios64's U-Boot reads /boot through distro boot: ext2/3/4 or FAT on a
-/// plain partition, preferably flagged bootable.
-fn helios64(_l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
-    for (holder, c) in &walk.items {
-        let Content::Filesystem(f) = c else { continue };
-        let Some(mp) = &f.mountpoint else { continue };
-        if normalize(&mp.v) != "/boot" {
-            continue;
-        }
-        match holder {
-            Holder::Partition(_, p) => {
-                if f.format.v == FsFormat::Xfs || f.format.v == FsFormat::Btrfs {
-                    out.push(
-                        Diagnostic::error(
-                            Some(f.format.pos),
-                            &f.format.path,
-                            format!(
-                                "U-Boot on the Helios64 cannot read /boot on {}",
-                                f.format.v.as_str()
-                            ),
-                        )
-                        .with_hint("use ext4 or vfat for /boot"),
-                    );
-                }
-                if !p.bootable {
-                    out.push(
-                        Diagnostic::warning(Some(p.site.pos), &p.site.path, "/boot is not flagged bootable")
-                            .with_hint("add `bootable: true`: U-Boot's distro boot scans partitions with GPT attribute bit 2 first"),
-                    );
-                }
-            }
-            _ => {
-                let (pos, path) = holder_site(holder);
-                out.push(
-                    Diagnostic::error(
-                        Some(pos),
-                        path,
-                        "U-Boot on the Helios64 reads /boot only from a plain partition",
-                    )
-                    .with_hint(
-                        "put /boot on a partition of the eMMC or SD card, not on RAID, LUKS or ZFS",
-                    ),
-                );
-            }
-        }
     }
 }
 
@@ -447,8 +416,14 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
         let Content::Btrfs(b) = c else { continue };
         let (pos, path) = holder_site(holder);
         for a in &b.extra_args {
+            // Compared as normalized paths, as the disks' devices are.
+            let a = &super::names::device(a).unwrap_or_else(|_| a.clone());
             let Some(label) = a.strip_prefix("/dev/disk/by-partlabel/") else {
-                if a.starts_with("/dev/") && !l.disks.iter().any(|d| &d.device.v == a) {
+                // A refused disk may be the one named: stay silent then.
+                if a.starts_with("/dev/")
+                    && !l.rejected.incomplete
+                    && !l.disks.iter().any(|d| &d.device.v == a)
+                {
                     out.push(
                         Diagnostic::error(
                             Some(pos),
@@ -465,6 +440,8 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             match parts.get(label) {
+                // A partition the reader refused may be the one named.
+                None if l.rejected.incomplete => {}
                 None => out.push(Diagnostic::error(Some(pos), &path, format!("btrfs extraArgs name partition label `{label}`, which no partition has")).with_hint("labels default to disk-<disk>-<partition>")),
                 Some((_, p)) if p.content.is_some() => out.push(
                     Diagnostic::error(Some(p.site.pos), &p.site.path, format!("partition `{}` is a member of the btrfs at {path} and also has content of its own", p.name)).with_hint("a device can be used once; remove its content"),

@@ -2,12 +2,16 @@
 //! encrypt, format, create subvolumes/datasets, mount — in dependency order.
 
 use super::geometry::{self, ASSUMED_DISK_BYTES, DiskFacts, SizeSource};
-use super::{Action, Change, DiskPlan, KeySource, Plan, Step, partition_path};
+use super::{Action, Change, DiskPlan, Plan, partition_path};
 use crate::layout::model::*;
+use crate::layout::names;
 use crate::layout::size::Size;
-use crate::layout::validate::Walk;
+use crate::layout::validate::{self, Walk};
 use crate::layout::{Diagnostic, Loaded, Report};
 use std::collections::{HashMap, VecDeque};
+
+mod builder;
+use builder::Builder;
 
 /// Planning options.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +45,7 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
         };
     }
     // Unknown: a nominal 2 TiB, or more if the fixed partitions need it.
+    // Saturating: absurd sizes are reported by the geometry, at their line.
     let fixed: u64 = match &d.content {
         Some(Content::Gpt(g)) => g
             .partitions
@@ -54,10 +59,13 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
                     }
                 })
             })
-            .sum(),
+            .fold(0u64, u64::saturating_add),
         _ => 0,
     };
-    let need = (fixed + (32 << 20) + (1 << 30)).next_multiple_of(1 << 30);
+    let need = fixed
+        .saturating_add((32 << 20) + (1 << 30))
+        .checked_next_multiple_of(1 << 30)
+        .unwrap_or(u64::MAX - (u64::MAX % (1 << 30)));
     DiskFacts {
         size_bytes: ASSUMED_DISK_BYTES.max(need),
         sector: 512,
@@ -65,225 +73,15 @@ pub fn facts_for(d: &Disk, given: Option<&DiskFacts>) -> DiskFacts {
     }
 }
 
-fn holds_boot(d: &Disk) -> bool {
+/// Whether `d` holds what U-Boot boots from: a bootable partition, or the
+/// partition mounted at `boot` (/boot, or `/` when /boot is a directory of it).
+fn holds_boot(d: &Disk, boot: &str) -> bool {
     let Some(Content::Gpt(g)) = &d.content else {
         return false;
     };
     g.partitions.iter().any(|p| {
-        p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v.trim_end_matches('/') == "/boot"))
+        p.bootable || matches!(&p.content, Some(Content::Filesystem(f)) if f.mountpoint.as_ref().is_some_and(|m| m.v == boot))
     })
-}
-
-/// mkfs on SD/eMMC: skip the whole-device discard mkfs does by default; on a
-/// fresh card it buys nothing and QEMU's SD model turns it into minutes of writes.
-fn is_mmc(device: &str) -> bool {
-    device.contains("mmcblk") || device.contains(".mmc") || device.contains("sdhci")
-}
-
-struct Builder {
-    steps: Vec<Step>,
-    /// Device path → the layout disks it lives on.
-    owners: HashMap<String, Vec<String>>,
-    mounts: Vec<(String, String, String, Vec<String>)>,
-    /// by-partlabel paths and device paths → planned partition device.
-    aliases: HashMap<String, String>,
-}
-
-impl Builder {
-    fn push(&mut self, change: Change, subject: &str, description: String, action: Action) {
-        let id = self.steps.len() as u32 + 1;
-        let disks = self.owners_of(&action);
-        self.steps.push(Step {
-            id,
-            change,
-            subject: subject.to_string(),
-            description,
-            reason: None,
-            disks,
-            action,
-        });
-    }
-
-    /// Record that `dev` lives on the disks of `from` (one or more devices).
-    fn own(&mut self, dev: &str, from: &[String]) {
-        let mut v: Vec<String> = from
-            .iter()
-            .flat_map(|f| self.owners.get(f).cloned().unwrap_or_default())
-            .collect();
-        v.sort();
-        v.dedup();
-        self.owners.insert(dev.to_string(), v);
-    }
-
-    fn owners_of(&self, a: &Action) -> Vec<String> {
-        let devs: Vec<&String> = match a {
-            Action::WipeSignatures { device }
-            | Action::WriteGpt { device, .. }
-            | Action::WriteFirmware { device, .. }
-            | Action::Mkswap { device }
-            | Action::BtrfsSubvolume { device, .. } => vec![device],
-            Action::MdAssemble { members, .. } | Action::MdCreate { members, .. } => {
-                members.iter().collect()
-            }
-            Action::LuksFormat { device, .. } | Action::LuksOpen { device, .. } => vec![device],
-            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
-                devices.iter().collect()
-            }
-            Action::ZfsCreate { name, .. } => vec![name],
-            Action::Mount { source, .. } => vec![source],
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
-        };
-        let mut v: Vec<String> = devs
-            .iter()
-            .flat_map(|d| self.owners.get(*d).cloned().unwrap_or_default())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-
-    fn mount(&mut self, mp: &Option<At<String>>, source: &str, fstype: &str, options: &[String]) {
-        if let Some(m) = mp {
-            self.mounts.push((
-                m.v.clone(),
-                source.to_string(),
-                fstype.to_string(),
-                options.to_vec(),
-            ));
-        }
-    }
-
-    /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
-    fn content<'c>(
-        &mut self,
-        subject: &str,
-        dev: &str,
-        c: &'c Content,
-        out: &mut VecDeque<(String, String, &'c Content)>,
-    ) {
-        match c {
-            Content::Gpt(_) => {}
-            Content::Filesystem(f) => {
-                let mut args = f.extra_args.clone();
-                if is_mmc(dev) {
-                    match f.format.v {
-                        FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args
-                            .splice(0..0, ["-E".to_string(), "nodiscard".to_string()])
-                            .for_each(drop),
-                        FsFormat::Xfs => args.insert(0, "-K".into()),
-                        FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
-                        FsFormat::Vfat => {}
-                    }
-                }
-                let fmt = f.format.v.as_str();
-                self.push(
-                    Change::Create,
-                    subject,
-                    format!("make {fmt} on {dev}"),
-                    Action::Mkfs {
-                        format: fmt.into(),
-                        devices: vec![dev.into()],
-                        extra_args: args,
-                    },
-                );
-                self.mount(&f.mountpoint, dev, fmt, &f.mount_options);
-            }
-            Content::Swap(_) => {
-                self.push(
-                    Change::Create,
-                    subject,
-                    format!("make swap on {dev}"),
-                    Action::Mkswap { device: dev.into() },
-                );
-            }
-            Content::Luks(l) => {
-                let key = if let Some(p) = &l.password_file {
-                    KeySource::PasswordFile(p.v.clone())
-                } else if let Some(k) = &l.key_file {
-                    KeySource::KeyFile(k.v.clone())
-                } else {
-                    KeySource::Ask
-                };
-                let name = l.name.v.clone();
-                self.own(&format!("/dev/mapper/{name}"), &[dev.to_string()]);
-                self.push(
-                    Change::Create,
-                    &name,
-                    format!("format LUKS2 `{name}` on {dev}"),
-                    Action::LuksFormat {
-                        device: dev.into(),
-                        name: name.clone(),
-                        key: key.clone(),
-                        extra_args: l.extra_format_args.clone(),
-                    },
-                );
-                self.push(
-                    Change::Create,
-                    &name,
-                    format!("open LUKS `{name}` as /dev/mapper/{name}"),
-                    Action::LuksOpen {
-                        device: dev.into(),
-                        name: name.clone(),
-                        key,
-                        allow_discards: l.allow_discards,
-                        extra_args: l.extra_open_args.clone(),
-                    },
-                );
-                if let Some(inner) = &l.content {
-                    out.push_back((name.clone(), format!("/dev/mapper/{name}"), inner));
-                }
-            }
-            Content::Btrfs(b) => {
-                // Other devices of a multi-device filesystem are named in extraArgs.
-                let mut devices = vec![dev.to_string()];
-                let mut args = Vec::new();
-                for a in &b.extra_args {
-                    match self.aliases.get(a) {
-                        Some(d) => devices.push(d.clone()),
-                        None => args.push(a.clone()),
-                    }
-                }
-                if is_mmc(dev) {
-                    args.insert(0, "--nodiscard".into());
-                }
-                let desc = if devices.len() > 1 {
-                    format!("make btrfs on {}", devices.join(" + "))
-                } else {
-                    format!("make btrfs on {dev}")
-                };
-                self.push(
-                    Change::Create,
-                    subject,
-                    desc,
-                    Action::Mkfs {
-                        format: "btrfs".into(),
-                        devices,
-                        extra_args: args,
-                    },
-                );
-                for s in &b.subvolumes {
-                    self.push(
-                        Change::Create,
-                        subject,
-                        format!("create btrfs subvolume {} on {dev}", s.name),
-                        Action::BtrfsSubvolume {
-                            device: dev.into(),
-                            name: s.name.clone(),
-                        },
-                    );
-                }
-                self.mount(&b.mountpoint, dev, "btrfs", &b.mount_options);
-                for s in &b.subvolumes {
-                    let mut opts = s.mount_options.clone();
-                    opts.push(format!("subvol={}", s.name));
-                    self.mount(&s.mountpoint, dev, "btrfs", &opts);
-                }
-            }
-            Content::Mdraid(_) | Content::Zfs(_) => {
-                unreachable!("members are gathered by the caller")
-            }
-        }
-    }
 }
 
 /// Plan a from-scratch install of `loaded`. Fails with every layout problem:
@@ -307,18 +105,29 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         // geometry would only produce follow-on errors.
         return None;
     }
+    // The install root, like a mountpoint: absolute, normalized, no `..`,
+    // so nothing is mounted outside it.
     let mount_root = if opts.mount_root.is_empty() {
         "/mnt".to_string()
     } else {
-        opts.mount_root.trim_end_matches('/').to_string()
+        match names::mountpoint(&opts.mount_root) {
+            Ok(m) => m,
+            Err(e) => {
+                let msg = e.message.replacen("mountpoint", "mount root", 1);
+                diags.push(Diagnostic::error(None, "--mount-root", msg).with_hint(e.hint));
+                return None;
+            }
+        }
     };
+    let walk = Walk::of(l);
+    let boot = validate::boot_mountpoint(&validate::mounts(l, &walk));
     let mut disks = Vec::new();
     let mut aliases = HashMap::new();
     for d in &l.disks {
         let facts = facts_for(d, opts.facts.get(&d.name));
         let boot_medium =
-            l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d));
-        let firmware = geometry::regions(d, &facts, diags);
+            l.board == Some(Board::Helios64) && (!d.firmware.is_empty() || holds_boot(d, boot));
+        let firmware = geometry::regions(d, &facts, boot_medium, diags);
         let table = match &d.content {
             Some(Content::Gpt(g)) => {
                 geometry::table(&opts.seed, d, g, &facts, boot_medium, &firmware, diags)
@@ -432,7 +241,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
 
     // 2. Contents, in dependency order: arrays once all members exist, LUKS
     //    before what it holds, pools once all vdevs exist.
-    let walk = Walk::of(l);
     let mut md_need: HashMap<&str, usize> = HashMap::new();
     let mut pool_need: HashMap<&str, usize> = HashMap::new();
     for (_, c) in &walk.items {
@@ -478,7 +286,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     && let Some(a) = l.mdadm.iter().find(|a| a.name == name)
                 {
                     let members = v.clone();
-                    let device = format!("/dev/md/{name}");
+                    let device = names::md_device(name);
                     b.own(&device, &members);
                     b.push(
                         Change::Create,
@@ -567,9 +375,18 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                 options,
                                 content,
                             } => {
-                                let bytes = size.v.bytes(512, 0).unwrap_or(0);
+                                // Checked when read: fixed, non-zero, 64-bit.
+                                let Some(bytes) = size.v.bytes(512, 0).filter(|b| *b > 0) else {
+                                    diags.push(Diagnostic::error(
+                                        Some(size.pos),
+                                        &size.path,
+                                        format!("volume `{full}` has no fixed size"),
+                                    ));
+                                    return None;
+                                };
+                                let zvol = names::zvol_device(name, &d.name);
                                 b.own(&full, &[name.to_string()]);
-                                b.own(&format!("/dev/zvol/{full}"), &[name.to_string()]);
+                                b.own(&zvol, &[name.to_string()]);
                                 b.push(
                                     Change::Create,
                                     &full,
@@ -581,7 +398,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                     },
                                 );
                                 if let Some(c) = content {
-                                    queue.push_back((full.clone(), format!("/dev/zvol/{full}"), c));
+                                    queue.push_back((full.clone(), zvol, c));
                                 }
                             }
                         }
@@ -610,8 +427,10 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     for (mp, source, fstype, options) in mounts {
         let target = if mp == "/" {
             mount_root.clone()
+        } else if mount_root == "/" {
+            mp.clone()
         } else {
-            format!("{mount_root}{}", mp.trim_end_matches('/'))
+            format!("{mount_root}{mp}")
         };
         b.push(
             Change::Create,

@@ -12,6 +12,8 @@ use serde::Serialize;
 /// On the Helios64 boot medium nothing may start below 16 MiB: idbloader sits
 /// at sector 64, U-Boot's environment near 4 MiB and u-boot.itb at 8 MiB.
 pub const BOOT_GAP_BYTES: u64 = 16 << 20;
+/// A GPT has room for 128 partition entries (what sgdisk and the gpt crate write).
+pub const MAX_PARTITIONS: usize = 128;
 /// Partitions are aligned to 1 MiB, as sgdisk and disko do.
 pub const ALIGN_BYTES: u64 = 1 << 20;
 /// The size a disk is planned against when nothing says how big it is.
@@ -115,23 +117,49 @@ fn err(pos: Pos, path: &str, msg: String, hint: Option<String>) -> Diagnostic {
     d
 }
 
-/// The firmware regions of a disk in bytes, checked against each other and the GPT.
-pub fn regions(disk: &Disk, facts: &DiskFacts, diags: &mut Vec<Diagnostic>) -> Vec<RegionGeometry> {
+/// `size` in bytes on this disk, or an error at the value: a size that does
+/// not fit in 64 bits must never turn into "unknown" (which reads as "the
+/// rest of the disk").
+fn bytes_at(
+    size: Size,
+    pos: Pos,
+    path: &str,
+    facts: &DiskFacts,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<u64> {
+    let b = size.bytes(facts.sector as u64, facts.size_bytes);
+    if b.is_none() {
+        diags.push(err(
+            pos,
+            path,
+            format!(
+                "`{size}` is too large: {} bytes a sector do not fit in 64 bits",
+                facts.sector
+            ),
+            Some("sizes must fit in 64 bits (16 EiB)".into()),
+        ));
+    }
+    b
+}
+
+/// The firmware regions of a disk in bytes, checked against each other, the
+/// GPT and, on a boot medium, the 16 MiB gap that is their only room.
+pub fn regions(
+    disk: &Disk,
+    facts: &DiskFacts,
+    boot_medium: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<RegionGeometry> {
     let sector = facts.sector as u64;
     // The protective MBR, primary header and 128 entries of 128 bytes.
     let table_end = 2 * sector + 128 * 128;
     let mut out: Vec<(RegionGeometry, &crate::layout::Firmware)> = Vec::new();
     for f in &disk.firmware {
-        let offset = f
-            .offset
-            .v
-            .bytes(sector, facts.size_bytes)
-            .unwrap_or(u64::MAX);
-        let max = f
-            .max_size
-            .v
-            .bytes(sector, facts.size_bytes)
-            .unwrap_or(u64::MAX);
+        let offset = bytes_at(f.offset.v, f.offset.pos, &f.offset.path, facts, diags);
+        let max = bytes_at(f.max_size.v, f.max_size.pos, &f.max_size.path, facts, diags);
+        let (Some(offset), Some(max)) = (offset, max) else {
+            continue;
+        };
         if matches!(f.offset.v, Size::Percent(_)) || matches!(f.max_size.v, Size::Percent(_)) {
             diags.push(err(
                 f.site.pos,
@@ -158,6 +186,17 @@ pub fn regions(disk: &Disk, facts: &DiskFacts, diags: &mut Vec<Diagnostic>) -> V
                 &f.max_size.path,
                 format!("firmware region `{}` ends past the end of the disk", f.name),
                 None,
+            ));
+        } else if boot_medium && offset.saturating_add(max) > BOOT_GAP_BYTES {
+            diags.push(err(
+                f.max_size.pos,
+                &f.max_size.path,
+                format!(
+                    "firmware region `{}` (bytes {offset}..{}) reaches past the first 16 MiB of the boot medium",
+                    f.name,
+                    offset.saturating_add(max)
+                ),
+                Some("on the Helios64 firmware lives below 16 MiB, where partitions never start".into()),
             ));
         }
         for (other, of) in &out {
@@ -245,6 +284,21 @@ pub fn table(
     } else {
         first_usable.next_multiple_of(align)
     };
+    if g.partitions.len() > MAX_PARTITIONS {
+        // One error for the table, at the first partition that has no entry.
+        let p = &g.partitions[MAX_PARTITIONS];
+        diags.push(err(
+            p.site.pos,
+            &p.site.path,
+            format!(
+                "disk `{}` has {} partitions; a GPT holds at most {MAX_PARTITIONS}",
+                disk.name,
+                g.partitions.len()
+            ),
+            Some("use at most 128 partitions on one disk".into()),
+        ));
+        return None;
+    }
     let parts = ordered(g);
 
     // Lengths first: a "rest" partition gets what the partitions after it leave.
@@ -253,15 +307,14 @@ pub fn table(
     for p in &parts {
         let len = match (&p.end, &p.size) {
             (Some(e), _) => match e.v {
-                End::Plus(s) => s
-                    .bytes(sector, facts.size_bytes)
-                    .map(|b| sectors_up(b, sector)),
+                End::Plus(s) => {
+                    bytes_at(s, e.pos, &e.path, facts, diags).map(|b| sectors_up(b, sector))
+                }
                 _ => None, // resolved against the start below
             },
             (None, Some(s)) if s.v == Size::Percent(100) => None,
             (None, Some(s)) => {
-                s.v.bytes(sector, facts.size_bytes)
-                    .map(|b| sectors_up(b, sector))
+                bytes_at(s.v, s.pos, &s.path, facts, diags).map(|b| sectors_up(b, sector))
             }
             (None, None) => None,
         };
@@ -297,9 +350,13 @@ pub fn table(
     let mut placed: Vec<(u64, u64, &Partition)> = Vec::new();
     let mut cursor = floor;
     for (i, p) in parts.iter().enumerate() {
+        // Set when this partition's problem is already reported.
+        let mut no_room = false;
         let first = match &p.start {
             Some(s) => {
-                let b = s.v.bytes(sector, facts.size_bytes).unwrap_or(u64::MAX);
+                let Some(b) = bytes_at(s.v, s.pos, &s.path, facts, diags) else {
+                    continue;
+                };
                 let lba = sectors_up(b, sector);
                 if boot_medium && b < BOOT_GAP_BYTES {
                     diags.push(err(s.pos, &s.path, format!("partition `{}` starts at {}, inside the first 16 MiB of the boot medium", p.name, human(b)), Some("the Helios64 boot ROM reads idbloader at sector 64 and U-Boot at 8 MiB; start at 16MiB or later".into())));
@@ -308,20 +365,17 @@ pub fn table(
                 }
                 lba
             }
-            None => cursor.next_multiple_of(align),
+            None => cursor.checked_next_multiple_of(align).unwrap_or(u64::MAX),
         };
         let last = match (&p.end, lengths[i]) {
             (Some(e), _) if !matches!(e.v, End::Plus(_)) => {
+                let (End::Minus(s) | End::Absolute(s) | End::Plus(s)) = e.v;
+                let Some(b) = bytes_at(s, e.pos, &e.path, facts, diags) else {
+                    continue;
+                };
                 let lba = match e.v {
-                    End::Minus(s) => last_usable.checked_sub(
-                        s.bytes(sector, facts.size_bytes)
-                            .map(|b| sectors_up(b, sector))
-                            .unwrap_or(u64::MAX),
-                    ),
-                    End::Absolute(s) => s
-                        .bytes(sector, facts.size_bytes)
-                        .and_then(|b| (b / sector).checked_sub(1)),
-                    End::Plus(_) => unreachable!(),
+                    End::Minus(_) => last_usable.checked_sub(sectors_up(b, sector)),
+                    _ => (b / sector).checked_sub(1),
                 };
                 match lba {
                     Some(l) if l >= first => l,
@@ -339,13 +393,17 @@ pub fn table(
             (_, Some(len)) => first.saturating_add(len.max(1)) - 1,
             (_, None) => {
                 // The rest: up to what the following partitions need, aligned.
-                let after: u64 = lengths[i + 1..]
-                    .iter()
-                    .map(|l| l.unwrap_or(0).next_multiple_of(align))
-                    .sum();
+                let after: u64 = lengths[i + 1..].iter().fold(0u64, |acc, l| {
+                    acc.saturating_add(
+                        l.unwrap_or(0)
+                            .checked_next_multiple_of(align)
+                            .unwrap_or(u64::MAX),
+                    )
+                });
                 let end = (last_usable + 1).saturating_sub(after);
                 let end = if after > 0 { end - end % align } else { end };
                 if end <= first {
+                    no_room = true;
                     diags.push(err(
                         p.site.pos,
                         &p.site.path,
@@ -358,7 +416,7 @@ pub fn table(
                 }
             }
         };
-        if last > last_usable {
+        if last > last_usable && !no_room {
             let need = last
                 .saturating_sub(first)
                 .saturating_add(1)
@@ -400,7 +458,10 @@ pub fn table(
         for r in fw {
             let (rf, rl) = (
                 r.offset / sector,
-                (r.offset + r.max_size).div_ceil(sector).saturating_sub(1),
+                r.offset
+                    .saturating_add(r.max_size)
+                    .div_ceil(sector)
+                    .saturating_sub(1),
             );
             if first <= rl && rf <= last {
                 diags.push(err(
@@ -415,7 +476,7 @@ pub fn table(
             }
         }
         placed.push((first, last, p));
-        cursor = last + 1;
+        cursor = last.saturating_add(1);
     }
     if diags.len() > before {
         return None;

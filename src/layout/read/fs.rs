@@ -4,11 +4,58 @@ use super::super::decode::join;
 use super::super::decode::{Ctx, Obj};
 use super::super::diag::did_you_mean;
 use super::super::model::*;
-use super::super::yaml::Node;
-use super::{HOOKS, content, with_hooks};
+use super::super::names::{self, LabelTool};
+use super::super::yaml::{Kind, Node};
+use super::{HOOKS, checked, checked_at, content, with_hooks};
 
+/// A mountpoint, normalized (`/srv/` is `/srv`); `None` after an error.
 pub(super) fn mountpoint(cx: &mut Ctx, o: &Obj) -> Option<At<String>> {
-    cx.opt_string(o, "mountpoint")
+    let m = cx.opt_string(o, "mountpoint");
+    checked_at(cx, m, names::mountpoint)
+}
+
+/// Check the label that the arguments under `key` give the tool (`-L x`,
+/// `-Lx`, `--label x`, `--label=x`), at the label's position: the tools cut
+/// or refuse long labels only once the disks are already wiped.
+pub(super) fn label_args(cx: &mut Ctx, o: &Obj, key: &str, tool: LabelTool, flags: &[&str]) {
+    let Some(Kind::Seq(items)) = o.get(key).map(|n| &n.kind) else {
+        return;
+    };
+    let path = o.path_of(key);
+    let text = |i: usize| match items.get(i).map(|n| &n.kind) {
+        Some(Kind::Scalar { value, .. }) => Some(value.as_str()),
+        _ => None,
+    };
+    for i in 0..items.len() {
+        let Some(arg) = text(i) else { continue };
+        let value = flags.iter().find_map(|f| {
+            if arg == *f {
+                text(i + 1).map(|v| (v, i + 1))
+            } else if f.starts_with("--") {
+                arg.strip_prefix(*f)
+                    .and_then(|r| r.strip_prefix('='))
+                    .map(|v| (v, i))
+            } else {
+                arg.strip_prefix(*f)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (v, i))
+            }
+        });
+        if let Some((label, at)) = value {
+            let p = format!("{path}[{at}]");
+            checked(cx, items[at].pos, &p, names::label(tool, label));
+        }
+    }
+}
+
+/// The label flags and limit of each filesystem's mkfs.
+fn fs_label(format: FsFormat) -> (LabelTool, &'static [&'static str]) {
+    match format {
+        FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => (LabelTool::Ext, &["-L"]),
+        FsFormat::Xfs => (LabelTool::Xfs, &["-L"]),
+        FsFormat::Btrfs => (LabelTool::Btrfs, &["-L", "--label"]),
+        FsFormat::Vfat => (LabelTool::Vfat, &["-n", "--volume-name"]),
+    }
 }
 
 pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesystem> {
@@ -46,6 +93,8 @@ pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesy
             return None;
         }
     };
+    let (tool, flags) = fs_label(format);
+    label_args(cx, &o, "extraArgs", tool, flags);
     Some(Filesystem {
         format: At {
             v: format,
@@ -81,6 +130,9 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
         cx.no_hook(&o, h);
     }
     let name = cx.req_string(&o, "name", "the mapper name, e.g. name: crypted")?;
+    // Read on past a bad name so what the volume holds is checked too.
+    let name = checked_at(cx, Some(name), names::mapper);
+    label_args(cx, &o, "extraFormatArgs", LabelTool::Luks2, &["--label"]);
     let mut key_file = cx.opt_string(&o, "keyFile");
     let mut allow_discards = false;
     if let Some(n) = o.get("settings") {
@@ -115,18 +167,19 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
             Some("add the extra keys after install with cryptsetup luksAddKey".into()),
         );
     }
+    let content = o
+        .get("content")
+        .and_then(|n| content(cx, n, &o.path_of("content"), disk))
+        .map(Box::new);
     Some(Luks {
-        name,
+        name: name?,
         password_file: cx.opt_string(&o, "passwordFile"),
         key_file,
         ask_password: cx.boolean(&o, "askPassword").unwrap_or(false),
         allow_discards,
         extra_format_args: cx.strings(&o, "extraFormatArgs"),
         extra_open_args: cx.strings(&o, "extraOpenArgs"),
-        content: o
-            .get("content")
-            .and_then(|n| content(cx, n, &o.path_of("content"), disk))
-            .map(Box::new),
+        content,
     })
 }
 
@@ -183,10 +236,29 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
                     Some("use a swap partition".into()),
                 );
             }
-            let sub_name = cx
-                .opt_string(&so, "name")
-                .map(|s| s.v)
-                .unwrap_or_else(|| k.name.clone());
+            // disko's `name` defaults to the key; either way it is a path
+            // inside the filesystem, checked and stored without a leading `/`.
+            let (at, raw) = match cx.opt_string(&so, "name") {
+                Some(s) => ((s.pos, s.path), s.v),
+                None => ((k.pos, sp.clone()), k.name.clone()),
+            };
+            let Some(sub_name) = checked(cx, at.0, &at.1, names::subvolume(&raw)) else {
+                continue;
+            };
+            // `/home` and `home` are one subvolume: created twice, apply fails.
+            if let Some(first) = subvolumes.iter().find(|s: &&Subvolume| s.name == sub_name) {
+                cx.error(
+                    at.0,
+                    &at.1,
+                    format!(
+                        "subvolume `{}` is also declared at line {}",
+                        names::shown(&sub_name),
+                        first.site.pos.line
+                    ),
+                    None,
+                );
+                continue;
+            }
             subvolumes.push(Subvolume {
                 name: sub_name,
                 site: Site {
@@ -198,6 +270,7 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
             });
         }
     }
+    label_args(cx, &o, "extraArgs", LabelTool::Btrfs, &["-L", "--label"]);
     Some(Btrfs {
         extra_args: cx.strings(&o, "extraArgs"),
         mountpoint: mountpoint(cx, &o),

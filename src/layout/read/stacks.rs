@@ -4,9 +4,11 @@
 use super::super::decode::Ctx;
 use super::super::decode::join;
 use super::super::model::*;
+use super::super::names;
+use super::super::size::{self, Size};
 use super::super::yaml::{Kind, Node};
 use super::fs::mountpoint;
-use super::{HOOKS, content, fixed_type, same_name, with_hooks};
+use super::{HOOKS, checked, checked_at, content, fixed_type, same_name, with_hooks};
 
 pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<MdArray> {
     let keys = with_hooks(&["type", "name", "level", "metadata", "content", "extraArgs"]);
@@ -16,6 +18,7 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
     for h in HOOKS {
         cx.no_hook(&o, h);
     }
+    let good_name = checked(cx, site.pos, &site.path, names::md_array(name));
     // disko's default level is 1.
     let level = cx.int(&o, "level").unwrap_or(At {
         v: 1,
@@ -45,8 +48,11 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
             Some("one of: 1.2 (default), 1.1, 1.0, 0.90".into()),
         );
     }
+    let content = o
+        .get("content")
+        .and_then(|n| content(cx, n, &o.path_of("content"), name));
     Some(MdArray {
-        name: name.to_string(),
+        name: good_name?,
         site,
         level: At {
             v: level.v as u32,
@@ -55,9 +61,7 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
         },
         metadata,
         extra_args: cx.strings(&o, "extraArgs"),
-        content: o
-            .get("content")
-            .and_then(|n| content(cx, n, &o.path_of("content"), name)),
+        content,
     })
 }
 
@@ -78,6 +82,7 @@ pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     for h in HOOKS {
         cx.no_hook(&o, h);
     }
+    let good_name = checked(cx, site.pos, &site.path, names::zpool(name));
     let mode = match o.get("mode") {
         None => At {
             v: ZMode::Stripe,
@@ -131,13 +136,13 @@ pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
                 pos: k.pos,
                 path: join(&dpath, &k.name),
             };
-            if let Some(d) = dataset(cx, &k.name, site, v) {
+            if let Some(d) = dataset(cx, name, &k.name, site, v) {
                 datasets.push(d);
             }
         }
     }
     Some(Zpool {
-        name: name.to_string(),
+        name: good_name?,
         site,
         mode,
         options: cx.props(&o, "options"),
@@ -148,7 +153,7 @@ pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     })
 }
 
-fn dataset(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Dataset> {
+fn dataset(cx: &mut Ctx, pool: &str, name: &str, site: Site, node: &Node) -> Option<Dataset> {
     let keys = with_hooks(&[
         "type",
         "name",
@@ -164,6 +169,7 @@ fn dataset(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Dataset>
         cx.no_hook(&o, h);
     }
     same_name(cx, &o, "name", name);
+    let good_name = checked(cx, site.pos, &site.path, names::dataset(pool, name));
     let t = cx.req_string(&o, "type", "zfs_fs or zfs_volume")?;
     let kind = match t.v.as_str() {
         "zfs_fs" => DatasetKind::ZfsFs {
@@ -183,9 +189,11 @@ fn dataset(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Dataset>
                 }
                 return None;
             };
+            let props = cx.props(&o, "options");
+            zvol_size(cx, &size, &props)?;
             DatasetKind::ZfsVolume {
                 size,
-                options: cx.props(&o, "options"),
+                options: props,
                 content: o
                     .get("content")
                     .and_then(|n| content(cx, n, &o.path_of("content"), name))
@@ -203,11 +211,78 @@ fn dataset(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Dataset>
         }
     };
     Some(Dataset {
-        name: name.to_string(),
+        name: good_name?,
         site,
         kind,
     })
 }
+
+/// ZFS's default `volblocksize` (16 KiB since OpenZFS 2.2; 8 KiB before, which divides it).
+const VOLBLOCKSIZE: u64 = 16 << 10;
+
+/// A volume's size is fixed bytes (a percentage of what?), not zero, and a
+/// multiple of its block size, or `zfs create -V` refuses it after the wipes.
+fn zvol_size(cx: &mut Ctx, size: &At<Size>, props: &[(String, String)]) -> Option<u64> {
+    let refuse = |cx: &mut Ctx, msg: String, hint: &str| {
+        cx.error(size.pos, &size.path, msg, Some(hint.into()));
+        None
+    };
+    let bytes = match size.v {
+        Size::Percent(p) => {
+            return refuse(
+                cx,
+                format!("a volume's size must be fixed, not {p}%"),
+                "write its size, e.g. size: 10G",
+            );
+        }
+        Size::Bytes(b) => b,
+        // Volumes have 512-byte sectors.
+        Size::Sectors(s) => match s.checked_mul(512) {
+            Some(b) => b,
+            None => {
+                return refuse(
+                    cx,
+                    format!("`{s}s` is too large"),
+                    "sizes must fit in 64 bits (16 EiB)",
+                );
+            }
+        },
+    };
+    if bytes == 0 {
+        return refuse(
+            cx,
+            "a volume's size is zero".into(),
+            "write its size, e.g. size: 10G",
+        );
+    }
+    let block = props
+        .iter()
+        .find(|(k, _)| k == "volblocksize")
+        .and_then(|(_, v)| match size::parse(v) {
+            Ok(p) => match p.size {
+                Size::Bytes(b) if b > 0 => Some(b),
+                _ => None,
+            },
+            // zfs takes a bare number as bytes.
+            Err(_) => v.parse::<u64>().ok().filter(|b| *b > 0),
+        })
+        .unwrap_or(VOLBLOCKSIZE);
+    if !bytes.is_multiple_of(block) {
+        return refuse(
+            cx,
+            format!(
+                "a volume of {} is not a multiple of its block size ({})",
+                size::human(bytes),
+                size::human(block)
+            ),
+            "zfs create -V refuses it; round the size to the block size",
+        );
+    }
+    Some(bytes)
+}
+
+/// Filesystems a `nodev` entry may mount.
+const NODEV_TYPES: [&str; 2] = ["tmpfs", "ramfs"];
 
 pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Nodev> {
     let keys = with_hooks(&["type", "fsType", "device", "mountpoint", "mountOptions"]);
@@ -216,16 +291,49 @@ pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     for h in HOOKS {
         cx.no_hook(&o, h);
     }
-    let fs_type = cx
-        .opt_string(&o, "fsType")
-        .map(|s| s.v)
-        .unwrap_or_else(|| "tmpfs".into());
+    checked(cx, site.pos, &site.path, names::subject("nodev", name))?;
+    // Only filesystems that have no device: with any other type, `device`
+    // would mount a real device that the layout does not own.
+    let fs_type = match cx.opt_string(&o, "fsType") {
+        None => "tmpfs".to_string(),
+        Some(t) if NODEV_TYPES.contains(&t.v.as_str()) => t.v,
+        Some(t) => {
+            cx.error(
+                t.pos,
+                &t.path,
+                format!(
+                    "`{}` is not a filesystem without a device",
+                    names::shown(&t.v)
+                ),
+                Some(format!(
+                    "nodev mounts are one of: {}",
+                    NODEV_TYPES.join(", ")
+                )),
+            );
+            return None;
+        }
+    };
+    if let Some(d) = cx.opt_string(&o, "device")
+        && d.v.starts_with('/')
+    {
+        cx.error(
+            d.pos,
+            &d.path,
+            format!(
+                "a nodev mount has no device; `{}` would mount a device outside the layout",
+                names::shown(&d.v)
+            ),
+            Some("leave `device` out (it is `none`), or declare the disk under `disk:`".into()),
+        );
+        return None;
+    }
     // disko's default mountpoint is the attribute name.
     let mountpoint = cx.opt_string(&o, "mountpoint").unwrap_or(At {
         v: name.to_string(),
         pos: site.pos,
         path: o.path_of("mountpoint"),
     });
+    let mountpoint = checked_at(cx, Some(mountpoint), names::mountpoint)?;
     Some(Nodev {
         name: name.to_string(),
         site,
