@@ -66,10 +66,7 @@ fn replay(raw: &str) -> plan::Plan {
         ..Default::default()
     };
     let (p, refusals) = plan::diff::against(&loaded, &obs, &opts).unwrap();
-    assert!(
-        refusals.iter().all(|r| r.message.starts_with("busy:")),
-        "{refusals:?}"
-    );
+    assert!(refusals.iter().all(|r| r.reason.is_busy()), "{refusals:?}");
     p
 }
 

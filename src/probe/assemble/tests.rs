@@ -7,6 +7,7 @@ fn run(target: &str, stdout: String, status: i32) -> Captured {
         target: target.into(),
         stdout,
         status,
+        stderr: String::new(),
     }
 }
 
@@ -319,7 +320,16 @@ fn qemu_md_luks_with_derived_names() {
         (Some("disk-bay1-data"), Some("linux_raid_member"))
     );
     assert_eq!(sda1.holders, ["md127"]);
-    // blkid failed on sdb (exit 4): lsblk's udev columns stand in.
+    // blkid failed on sdb (exit 4): what is on it is unknown, not blank, and
+    // udev's stale columns do not stand in for it.
+    assert_eq!(
+        (&obs.disks[1].table, obs.disks[1].unreadable.as_deref()),
+        (
+            &Table::Unknown("unreadable".into()),
+            Some("blkid /dev/sdb exited with status 4")
+        )
+    );
+    // sdb1 was not probed at all: lsblk's udev columns stand in.
     assert_eq!(
         sig_type(&obs.disks[1].partitions[0].signature),
         Some("linux_raid_member")
