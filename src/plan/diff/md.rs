@@ -66,10 +66,7 @@ pub(super) fn verdict(s: &State, name: &str, members: &[String]) -> MdVerdict {
         return MdVerdict::NotRunning(
             a.path.clone(),
             Why::NotRunning {
-                array: a
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| a.path.trim_start_matches("/dev/").to_string()),
+                array: a.name.clone(),
                 device: a.path.clone(),
                 state,
                 members: a.members.iter().map(|m| m.device.clone()).collect(),

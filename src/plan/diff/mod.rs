@@ -192,20 +192,23 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
                     // Never a create over it: at most what a person would do
                     // by hand, which nasstrap refuses to do by itself.
                     replace = Some(assemble());
-                    let state = match &why {
-                        Why::NotRunning { state, .. } => state.clone(),
-                        _ => String::new(),
+                    let reason = match &why {
+                        Why::NotRunning {
+                            array,
+                            device,
+                            state,
+                            ..
+                        } => format!(
+                            "{} exists but is not running ({state}); refused",
+                            why::array_words(array.as_deref(), device)
+                        ),
+                        other => other.to_string(),
                     };
                     refusals.push(Refusal {
                         disk: name.clone(),
                         reason: why,
                     });
-                    (
-                        Change::Change,
-                        Some(format!(
-                            "array {name} exists but is not running ({state}); refused"
-                        )),
-                    )
+                    (Change::Change, Some(reason))
                 }
             }
         }

@@ -45,8 +45,8 @@ pub enum Why {
     /// An md array the plan would reuse or write over exists but does not
     /// run (inactive, size 0, or unreadable): its data cannot be seen.
     NotRunning {
-        /// Its name (`tank`), or its kernel name when it has none.
-        array: String,
+        /// Its name (`tank`), when mdadm could tell.
+        array: Option<String>,
         /// Its device (`/dev/md127`).
         device: String,
         /// How it is not running: `inactive`, `size 0`, `cannot be read: …`.
@@ -129,9 +129,10 @@ impl std::fmt::Display for Why {
                 planned,
             } => write!(
                 f,
-                "array {array} ({device}) exists but is not running ({state}, {} of {planned} \
-                 members: {}); nasstrap will not write over it (`mdadm --run {device}` starts \
-                 it, `mdadm --stop {device}` stops it)",
+                "{} exists but is not running ({state}, {} of {planned} members: {}); nasstrap \
+                 will not write over it (`mdadm --run {device}` starts it, `mdadm --stop \
+                 {device}` stops it)",
+                array_words(array.as_deref(), device),
                 members.len(),
                 if members.is_empty() {
                     "none".to_string()
@@ -161,6 +162,14 @@ impl std::fmt::Display for Why {
                 what,
             } => write!(f, "{device} is {what} ({kernel}), not a disk"),
         }
+    }
+}
+
+/// `array tank (/dev/md127)`, or `array /dev/md127` without a name.
+pub(super) fn array_words(name: Option<&str>, device: &str) -> String {
+    match name {
+        Some(n) => format!("array {n} ({device})"),
+        None => format!("array {device}"),
     }
 }
 
