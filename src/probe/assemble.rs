@@ -448,3 +448,6 @@ use stack::zpools;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod failures;

@@ -161,6 +161,22 @@ pub fn against(
     }
     let plan = crate::plan::build(&layout, &opts)?;
     let (plan, more) = diff(plan, obs);
-    refusals.extend(more.into_iter().filter(|r| !absent.contains(&r.disk)));
+    for mut r in more.into_iter().filter(|r| !absent.contains(&r.disk)) {
+        // The plan leaves absent disks out; the array still wants them.
+        if let Why::NotRunning { planned, .. } = &mut r.reason {
+            *planned = members_in(loaded, &r.disk).max(*planned);
+        }
+        refusals.push(r);
+    }
     Ok((plan, refusals))
+}
+
+/// How many members the layout gives array `name`, on every disk it names.
+fn members_in(loaded: &crate::layout::Loaded, name: &str) -> usize {
+    use crate::layout::Content;
+    crate::layout::validate::Walk::of(&loaded.layout)
+        .items
+        .iter()
+        .filter(|(_, c)| matches!(c, Content::Mdraid(m) if m.name.v == name))
+        .count()
 }

@@ -2,7 +2,7 @@ use super::*;
 use crate::probe::fixture;
 use crate::probe::raw::DevLink;
 
-fn run(target: &str, stdout: String, status: i32) -> Captured {
+pub(super) fn run(target: &str, stdout: String, status: i32) -> Captured {
     Captured {
         target: target.into(),
         stdout,
@@ -15,7 +15,7 @@ const BTRFS_UUID: &str = "c0ffee00-1234-4abc-8def-0123456789ab";
 
 /// The loop-device scenario of `capture.sh`, as the collector would have captured it
 /// (every tool output is the real capture; the GPT of loop0 is what sgdisk wrote).
-fn loop_scenario() -> RawProbe {
+pub(super) fn loop_scenario() -> RawProbe {
     let blkid_cases = [
         ("gpt-disk", "/dev/loop0"),
         ("gpt-p1", "/dev/loop0p1"),
