@@ -19,6 +19,9 @@ pub(super) enum MdVerdict {
     Assemble(String),
     /// Creating it erases what is there (why).
     Destroy(String),
+    /// The planned array runs degraded (this device): re-creating it would
+    /// erase it, and it is not an old array to stop either (why).
+    Degraded(String, String),
     /// An array that concerns it exists but does not run (its device, why).
     NotRunning(String, Why),
 }
@@ -85,6 +88,18 @@ pub(super) fn verdict(s: &State, name: &str, members: &[String]) -> MdVerdict {
         };
         if have == want && named {
             return MdVerdict::Keep(a.path.clone());
+        }
+        if named && have.is_subset(&want) && matches!(a.state, MdState::Degraded { .. }) {
+            // The same array with members missing: repairing it is not
+            // supported yet, and stopping it to start afresh is not asked for.
+            return MdVerdict::Degraded(
+                a.path.clone(),
+                format!(
+                    "array {name} runs degraded on {} of the planned {}",
+                    join(&have),
+                    join(&want)
+                ),
+            );
         }
         let what = match &a.name {
             Some(n) if n == name => format!("array {name}"),

@@ -180,6 +180,12 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
                     s.created.insert(device.clone());
                     (Change::Destroy, Some(why))
                 }
+                MdVerdict::Degraded(path, why) => {
+                    // Ours, so not torn down: it stays busy, as before.
+                    s.claimed_md.insert(path);
+                    s.created.insert(device.clone());
+                    (Change::Destroy, Some(why))
+                }
                 MdVerdict::Assemble(why) => {
                     s.hidden.insert(device.clone(), Hidden::Assembling);
                     replace = Some(assemble());

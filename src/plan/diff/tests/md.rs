@@ -158,9 +158,9 @@ fn stopped_array_with_a_blank_new_member_is_destroyed_not_created() {
 }
 
 #[test]
-fn running_array_with_other_members_is_recreated_after_stopping_it() {
+fn degraded_array_is_not_recreated_behind_its_back() {
     let (l, mut obs) = nas();
-    // Degraded: c's member is gone from the array; nothing is open or mounted.
+    // c's member failed and was removed; nothing is open or mounted.
     obs.mounts.clear();
     obs.luks[0].open = None;
     obs.luks[0].open_as = None;
@@ -170,7 +170,42 @@ fn running_array_with_other_members_is_recreated_after_stopping_it() {
     a.holders.clear();
     part_mut(&mut obs, "/dev/sdc1").holders.clear();
     expect(diff_of(&l, &obs), "
- 1 destroy stop array md127 (tank, raid5 on /dev/sda1 /dev/sdb1, assembled from the old disks)
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 keep    write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 keep    clear old signatures on new partition /dev/sdc1
+10 destroy create RAID5 array tank from 3 devices
+           because array tank runs degraded on /dev/sda1 /dev/sdb1 of the planned /dev/sda1 /dev/sdb1 /dev/sdc1
+11 create  format LUKS2 `crypt` on /dev/md/tank
+12 create  open LUKS `crypt` as /dev/mapper/crypt
+13 create  make ext4 on /dev/mapper/crypt
+14 create  mount /dev/mapper/crypt on /mnt/srv
+refused: a: busy: /dev/sda1 is held by md127 (array tank); unmount or stop it first
+refused: b: busy: /dev/sdb1 is held by md127 (array tank); unmount or stop it first
+");
+}
+
+#[test]
+fn running_array_with_other_members_is_stopped_and_recreated() {
+    let (l, mut obs) = nas();
+    // A two-disk array of the same name from an older setup, on a and b.
+    obs.mounts.clear();
+    obs.luks[0].open = None;
+    obs.luks[0].open_as = None;
+    let a = &mut obs.md_arrays[0];
+    a.members.pop();
+    a.raid_devices = 2;
+    a.level = "raid1".into();
+    a.holders.clear();
+    part_mut(&mut obs, "/dev/sdc1").holders.clear();
+    part_mut(&mut obs, "/dev/sdc1").signature = None;
+    expect(diff_of(&l, &obs), "
+ 1 destroy stop array md127 (tank, raid1 on /dev/sda1 /dev/sdb1, assembled from the old disks)
            because it holds crypto_LUKS; its members are on a, b, which this plan destroys
  2 keep    wipe the signatures on disk a (/dev/sda)
  3 keep    write a GPT with 1 partition on a
