@@ -25,7 +25,7 @@ pub fn spawned() -> usize {
 pub struct Cmd {
     /// What it does, for people ("make ext4 on /dev/sda1").
     pub description: String,
-    /// argv[0].
+    /// `argv[0]`.
     pub program: String,
     /// The rest of argv. Never a secret: secrets go on stdin.
     pub args: Vec<String>,

@@ -2,7 +2,7 @@
 //! destroy, with the reason; what forbids applying at all comes back as
 //! refusals. Pure code over `probe::Observed`, one file per family of rules:
 //!
-//! - [`identity`]: which live device each layout disk is (present, a whole
+//! - `identity`: which live device each layout disk is (present, a whole
 //!   disk, one device per disk, the pinned one), then plan and diff;
 //! - `table`: the planned GPT against the disk's (keep, add, destroy);
 //! - `fs`: filesystems and swap by type and label, subvolumes, pools, mounts;
@@ -16,7 +16,7 @@
 
 mod busy;
 mod fs;
-pub mod identity;
+mod identity;
 mod lookup;
 mod luks;
 mod md;
