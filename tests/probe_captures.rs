@@ -103,3 +103,138 @@ fn taken_down_luks_layout_needs_only_assemble_open_mount() {
         );
     }
 }
+
+/// The layout's diff against a replayed probe: every step that is not kept,
+/// then the refusals.
+fn diff_against(raw: &probe::raw::RawProbe) -> String {
+    diff_of_layout(raw, "layouts/helios64-luks.yaml")
+}
+
+/// `diff_against` for another shipped layout.
+fn diff_of_layout(raw: &probe::raw::RawProbe, layout_file: &str) -> String {
+    let obs = probe::assemble::assemble(raw).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map: Vec<(String, String)> = std::fs::read_to_string(root.join("qemu/guest.map"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect();
+    let loaded = layout::load_file(&root.join(layout_file), &map).unwrap();
+    let opts = plan::Options {
+        ignore_expect: true,
+        ..Default::default()
+    };
+    let (p, refusals) = plan::diff::against(&loaded, &obs, &opts).unwrap();
+    let mut s = plan::render::diff_text(&p);
+    for r in refusals {
+        s.push_str(&format!("refused: {r}\n"));
+    }
+    s
+}
+
+#[test]
+fn inactive_array_after_a_bay_was_replaced_is_refused_not_created_over() {
+    // After an install with data on the RAID6, bay 3's disk was swapped for a
+    // blank one; udev's incremental assembly left the four old members in an
+    // inactive md127. The diff once planned `create make ext4 on /dev/md/tank`
+    // and said nothing was destroyed.
+    let raw: probe::raw::RawProbe =
+        serde_json::from_str(&fixture("raw/qemu-helios64-luks-inactive-handwritten.json")).unwrap();
+    assert_eq!(
+        diff_against(&raw),
+        "diff of  against the live disks
+    8  create   write a GPT with 1 partition on bay3
+   17  create   clear old signatures on new partition /dev/sdc1
+   22  change   assemble the existing array tank from 5 devices
+                  because array tank (/dev/md127) exists but is not running (inactive); refused
+   23  change   format LUKS2 `tank-crypt` on /dev/md/tank
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+   24  change   open LUKS `tank-crypt` as /dev/mapper/tank-crypt
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+   25  change   make ext4 on /dev/mapper/tank-crypt
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+   26  create   mount /dev/mmcblk0p2 on /mnt
+   27  create   mount /dev/mmcblk0p1 on /mnt/boot
+   28  change   mount /dev/mapper/tank-crypt on /mnt/srv
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+9 steps to run, 19 already done; nothing is destroyed
+refused: tank: array tank (/dev/md127) exists but is not running (inactive, 4 of 5 members: \
+/dev/sde1 /dev/sdd1 /dev/sdb1 /dev/sda1); nasstrap will not write over it (`mdadm --run /dev/md127` \
+starts it, `mdadm --stop /dev/md127` stops it)
+"
+    );
+}
+
+#[test]
+fn stopped_by_hand_the_old_members_are_destroyed_not_created_over() {
+    // The same, after `mdadm --stop /dev/md127`: the four old members still
+    // carry the array's superblock, so the new array destroys them.
+    let mut raw: probe::raw::RawProbe =
+        serde_json::from_str(&fixture("raw/qemu-helios64-luks-inactive-handwritten.json")).unwrap();
+    raw.mdstat = Some(
+        "Personalities : [raid0] [raid1] [raid10] [raid6] [raid5] [raid4] \nunused devices: <none>"
+            .into(),
+    );
+    raw.md_detail.clear();
+    raw.sysfs.retain(|s| s.name != "md127");
+    for s in &mut raw.sysfs {
+        s.holders.clear();
+    }
+    assert_eq!(
+        diff_against(&raw),
+        "diff of  against the live disks
+    8  create   write a GPT with 1 partition on bay3
+   17  create   clear old signatures on new partition /dev/sdc1
+   22  DESTROY  create RAID6 array tank from 5 devices
+                  because /dev/sda1 holds linux_raid_member 'any:tank'; /dev/sdb1 holds \
+linux_raid_member 'any:tank'; /dev/sdd1 holds linux_raid_member 'any:tank'; /dev/sde1 holds \
+linux_raid_member 'any:tank'
+   23  create   format LUKS2 `tank-crypt` on /dev/md/tank
+   24  create   open LUKS `tank-crypt` as /dev/mapper/tank-crypt
+   25  create   make ext4 on /dev/mapper/tank-crypt
+   26  create   mount /dev/mmcblk0p2 on /mnt
+   27  create   mount /dev/mmcblk0p1 on /mnt/boot
+   28  create   mount /dev/mapper/tank-crypt on /mnt/srv
+9 steps to run, 19 already done; destroys data on: bay1, bay2, bay3, bay4, bay5
+"
+    );
+}
+
+#[test]
+fn inactive_array_with_a_bay_removed_is_refused_not_formatted() {
+    // Bay 3 taken out: the layout's four remaining members are exactly the
+    // inactive array's, which once passed for "keep", and `make ext4 on
+    // /dev/md/tank` for "create".
+    let mut raw: probe::raw::RawProbe =
+        serde_json::from_str(&fixture("raw/qemu-helios64-luks-inactive-handwritten.json")).unwrap();
+    let mut tree: serde_json::Value = serde_json::from_str(&raw.lsblk).unwrap();
+    tree["blockdevices"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["name"] != "sdc");
+    raw.lsblk = tree.to_string();
+    raw.blkid.retain(|c| c.target != "/dev/sdc");
+    raw.sysfs.retain(|s| s.name != "sdc");
+    raw.tables.remove("sdc");
+    assert_eq!(
+        diff_of_layout(&raw, "layouts/helios64.yaml"),
+        "diff of  against the live disks
+   19  change   assemble the existing array tank from 4 devices
+                  because array tank (/dev/md127) exists but is not running (inactive); refused
+   20  change   make ext4 on /dev/md/tank
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+   21  create   mount /dev/mmcblk0p2 on /mnt
+   22  create   mount /dev/mmcblk0p1 on /mnt/boot
+   23  change   mount /dev/md/tank on /mnt/srv
+                  because it is on array tank, which is not running: what is there cannot be seen; refused
+5 steps to run, 18 already done; nothing is destroyed
+refused: bay3: /dev/sdc is not present
+refused: tank: array tank (/dev/md127) exists but is not running (inactive, 4 of 5 members: \
+/dev/sde1 /dev/sdd1 /dev/sdb1 /dev/sda1); nasstrap will not write over it (`mdadm --run /dev/md127` \
+starts it, `mdadm --stop /dev/md127` stops it)
+"
+    );
+}

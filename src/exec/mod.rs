@@ -28,7 +28,7 @@ pub fn spawned() -> usize {
 pub struct Cmd {
     /// What it does, for people ("make ext4 on /dev/sda1").
     pub description: String,
-    /// argv[0].
+    /// `argv[0]`.
     pub program: String,
     /// The rest of argv. Never a secret: secrets go on stdin.
     pub args: Vec<String>,
@@ -36,13 +36,41 @@ pub struct Cmd {
     pub stdin: Option<Vec<u8>>,
 }
 
-/// What a command printed.
+/// What a command printed, and how it ended.
 #[derive(Debug, Clone)]
 pub struct Output {
     /// Standard output.
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// How it ended.
+    pub exit: Exit,
+}
+
+/// How a process ended: tools give meaning to their exit codes (blkid: 2
+/// nothing found, 8 ambivalent), so the code is kept, not just success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl Exit {
+    /// Exit code 0.
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit status {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
 }
 
 impl Cmd {
@@ -74,26 +102,31 @@ impl Cmd {
     /// Run it; a non-zero exit is an error naming the command and its stderr tail.
     pub fn run(&self) -> Result<Output> {
         let out = self.output()?;
-        if !out.0 {
+        if !out.exit.success() {
             bail!(
                 "{} failed: `{}`\n{}",
                 self.description,
                 self.line(),
-                tail(&out.1.stderr)
+                tail(&out.stderr)
             );
         }
-        Ok(out.1)
+        Ok(out)
     }
 
-    /// Run it and return whether it succeeded, with its output.
-    pub fn output(&self) -> Result<(bool, Output)> {
+    /// Run it and return what it printed and how it ended, whatever that was.
+    /// Only failing to start or to wait for it is an error.
+    pub fn output(&self) -> Result<Output> {
         SPAWNED.fetch_add(1, Ordering::Relaxed);
         tracing_debug(&self.line());
         let mut c = Command::new(&self.program);
         c.args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .env("LC_ALL", "C");
+            .env("LC_ALL", "C")
+            // util-linux tools take a BSD lock on the device when this says so;
+            // apply holds that lock on disks it rewrites (exec::lock), and a
+            // tool waiting for it would wait for us.
+            .env_remove("LOCK_BLOCK_DEVICE");
         c.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -110,13 +143,18 @@ impl Cmd {
         let out = child
             .wait_with_output()
             .with_context(|| format!("{}: waiting for `{}`", self.description, self.program))?;
-        Ok((
-            out.status.success(),
-            Output {
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            },
-        ))
+        use std::os::unix::process::ExitStatusExt;
+        let exit = match (out.status.code(), out.status.signal()) {
+            (Some(c), _) => Exit::Code(c),
+            (None, Some(s)) => Exit::Signal(s),
+            // Neither: only for stopped/continued children, which wait never returns.
+            (None, None) => Exit::Code(-1),
+        };
+        Ok(Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            exit,
+        })
     }
 }
 
@@ -153,6 +191,19 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn output_keeps_the_exit_code_and_the_signal() {
+        let out = Cmd::of("exiting 2", &["sh", "-c", "echo oops >&2; exit 2"])
+            .output()
+            .unwrap();
+        assert_eq!((out.exit, out.stderr.as_str()), (Exit::Code(2), "oops\n"));
+        let out = Cmd::of("killing itself", &["sh", "-c", "kill -9 $$"])
+            .output()
+            .unwrap();
+        assert_eq!(out.exit, Exit::Signal(9));
+        assert_eq!(out.exit.to_string(), "killed by signal 9");
     }
 
     #[test]

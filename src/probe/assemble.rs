@@ -42,6 +42,7 @@ pub fn assemble(raw: &RawProbe) -> Result<Observed, ProbeError> {
         zpools: zpools(raw)?,
         mounts: ctx.mounts.clone(),
         swaps: ctx.swaps.clone(),
+        paths: raw.paths.iter().map(|p| ctx.path(p)).collect(),
     })
 }
 
@@ -56,6 +57,24 @@ enum Probed {
     Found(BlkidEntry),
     Nothing,
     Ambivalent,
+    /// blkid could not probe it; its own words. It exits 2 ("nothing") when it
+    /// cannot even open the device, so a 2 with a complaint is a failure too.
+    Failed(String),
+}
+
+/// What a failed blkid run says: its stderr, else its exit status.
+fn blkid_failure(run: &Captured) -> String {
+    let said: Vec<&str> = run
+        .stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if said.is_empty() {
+        format!("blkid {} exited with status {}", run.target, run.status)
+    } else {
+        said.join("; ")
+    }
 }
 
 struct Ctx<'a> {
@@ -82,13 +101,15 @@ impl<'a> Ctx<'a> {
                         blkid.insert(entry.devname.clone(), Probed::Found(entry));
                     }
                 }
-                2 => {
+                2 if run.stderr.trim().is_empty() => {
                     blkid.insert(run.target.clone(), Probed::Nothing);
                 }
                 8 => {
                     blkid.insert(run.target.clone(), Probed::Ambivalent);
                 }
-                _ => {} // blkid failed (device gone?): not probed.
+                _ => {
+                    blkid.insert(run.target.clone(), Probed::Failed(blkid_failure(run)));
+                }
             }
         }
         Ok(Ctx {
@@ -118,10 +139,66 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Why what is on `d` is unknown: the collector's own read failed, or blkid did.
+    fn unreadable(&self, d: &LsblkDevice) -> Option<String> {
+        let read = self
+            .raw
+            .unreadable
+            .get(&d.path)
+            .or_else(|| self.raw.unreadable.get(&format!("/dev/{}", d.kname)));
+        match (read, self.probed(d)) {
+            (Some(why), _) => Some(why.clone()),
+            (None, Some(Probed::Failed(why))) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    /// A device path the caller asked about, as the kernel sees it.
+    fn path(&self, p: &crate::probe::raw::PathLookup) -> DevicePath {
+        let is = match &p.kname {
+            None => PathTarget::Nothing(
+                p.error
+                    .clone()
+                    .unwrap_or_else(|| "leads to no block device".into()),
+            ),
+            Some(k) => match self.device(k) {
+                None => PathTarget::Other {
+                    kname: k.clone(),
+                    kind: "unlisted".into(),
+                },
+                Some(d) => match d.kind.as_str() {
+                    "disk" | "loop" => PathTarget::Disk(k.clone()),
+                    "part" => PathTarget::Partition {
+                        kname: k.clone(),
+                        disk: d
+                            .pkname
+                            .clone()
+                            .or_else(|| {
+                                let parent = self.devices.iter().find(|p| p.children.contains(k));
+                                parent.map(|p| p.kname.clone())
+                            })
+                            .unwrap_or_default(),
+                    },
+                    "md" | "linear" => PathTarget::Md(k.clone()),
+                    t if t.starts_with("raid") => PathTarget::Md(k.clone()),
+                    "crypt" | "dm" | "lvm" | "mpath" => PathTarget::Dm(k.clone()),
+                    t => PathTarget::Other {
+                        kname: k.clone(),
+                        kind: t.to_string(),
+                    },
+                },
+            },
+        };
+        DevicePath {
+            path: p.path.clone(),
+            is,
+        }
+    }
+
     fn signature(&self, d: &LsblkDevice) -> Option<Signature> {
         let mut sig = match self.probed(d) {
             Some(Probed::Found(e)) => e.signature(),
-            Some(Probed::Nothing) => None,
+            Some(Probed::Nothing) | Some(Probed::Failed(_)) => None,
             Some(Probed::Ambivalent) => Some(Signature {
                 fstype: AMBIVALENT.into(),
                 uuid: None,
@@ -181,6 +258,7 @@ impl<'a> Ctx<'a> {
         }
         let pttype = match self.probed(d) {
             Some(Probed::Found(e)) => e.get("PTTYPE").map(str::to_string),
+            Some(Probed::Failed(_)) => return Table::Unknown("unreadable".into()),
             Some(_) => None,
             None if d.pttype.is_none() => return Table::Unknown("not probed".into()),
             None => d.pttype.clone(),
@@ -276,6 +354,7 @@ impl<'a> Ctx<'a> {
             partitions,
             holders: self.holders(d),
             mountpoints: self.mountpoints(d),
+            unreadable: self.unreadable(d),
         }
     }
 
@@ -336,6 +415,7 @@ impl<'a> Ctx<'a> {
             signature: self.signature(p),
             holders: self.holders(p),
             mountpoints: self.mountpoints(p),
+            unreadable: self.unreadable(p),
         }
     }
 }
@@ -368,3 +448,6 @@ use stack::zpools;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod failures;

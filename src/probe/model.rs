@@ -22,6 +22,58 @@ pub struct Observed {
     pub mounts: Vec<Mount>,
     /// Active swap areas (device or file paths) from `/proc/swaps`.
     pub swaps: Vec<String>,
+    /// The device paths the layout names, as the kernel sees them (empty when the
+    /// probe was not asked about any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<DevicePath>,
+}
+
+/// A device path resolved to the block device it leads to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevicePath {
+    /// The path as the layout (or `--disk`) gives it.
+    pub path: String,
+    /// What it leads to.
+    pub is: PathTarget,
+}
+
+/// What a device path leads to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathTarget {
+    /// A whole disk (or loop device): its kernel name.
+    Disk(String),
+    /// A partition: its kernel name and its disk's.
+    Partition {
+        /// `sda1`.
+        kname: String,
+        /// `sda`.
+        disk: String,
+    },
+    /// An md array: its kernel name (`md127`).
+    Md(String),
+    /// A device-mapper device (LUKS, LVM, multipath): its kernel name (`dm-0`).
+    Dm(String),
+    /// Some other block device: kernel name and lsblk's TYPE.
+    Other {
+        /// Kernel name.
+        kname: String,
+        /// lsblk's TYPE (`rom`…).
+        kind: String,
+    },
+    /// No block device: why (`No such file or directory (os error 2)`).
+    Nothing(String),
+}
+
+impl PathTarget {
+    /// The kernel name, if it leads to a block device.
+    pub fn kname(&self) -> Option<&str> {
+        match self {
+            PathTarget::Disk(k) | PathTarget::Md(k) | PathTarget::Dm(k) => Some(k),
+            PathTarget::Partition { kname, .. } | PathTarget::Other { kname, .. } => Some(kname),
+            PathTarget::Nothing(_) => None,
+        }
+    }
 }
 
 /// One whole disk and what is on it.
@@ -61,6 +113,10 @@ pub struct Disk {
     pub holders: Vec<String>,
     /// Where the whole disk is mounted (`[SWAP]` for swap, as lsblk says).
     pub mountpoints: Vec<String>,
+    /// Why what is on the disk is unknown: a probe of it failed (an I/O error, blkid
+    /// failing). `None` when it was read; then `table` and `signature` are what is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 impl Disk {
@@ -149,6 +205,9 @@ pub struct Partition {
     pub holders: Vec<String>,
     /// Where it is mounted (`[SWAP]` for swap).
     pub mountpoints: Vec<String>,
+    /// Why what is on the partition is unknown (a probe of it failed), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// A content signature found by probing (blkid's TYPE and friends).
@@ -200,6 +259,17 @@ pub struct MdArray {
     pub holders: Vec<String>,
     /// Where the array is mounted.
     pub mountpoints: Vec<String>,
+    /// Why what is on the array is unknown (a probe of it failed), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl MdArray {
+    /// Whether the array runs: an inactive array (members gathered, not started,
+    /// size 0) holds data nobody can see until it starts.
+    pub fn is_running(&self) -> bool {
+        self.state != MdState::Inactive && self.size_bytes > 0
+    }
 }
 
 /// One member of an md array.
@@ -271,6 +341,9 @@ pub struct Mapped {
     pub holders: Vec<String>,
     /// Where it is mounted.
     pub mountpoints: Vec<String>,
+    /// Why what is inside is unknown (a probe of it failed), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// A btrfs filesystem, possibly over several devices.

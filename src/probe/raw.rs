@@ -52,6 +52,14 @@ pub struct RawProbe {
     pub zpool_status: Option<String>,
     /// stdout of [`super::ZFS_LIST_CMD`], `None` without ZFS.
     pub zfs_list: Option<String>,
+    /// Devices the collector could not read, by device path (`/dev/sdc`), with what
+    /// failed: a read of the device's first or last sectors, the partition table, or
+    /// its size in sysfs. blkid cannot be asked this: on an I/O error it exits 2,
+    /// "nothing found", without a word.
+    pub unreadable: BTreeMap<String, String>,
+    /// The device paths the caller asked about (the layout's disks), resolved the way
+    /// the kernel sees them, so two spellings of one device are seen as one.
+    pub paths: Vec<PathLookup>,
 }
 
 /// One run of a per-device tool.
@@ -63,6 +71,23 @@ pub struct Captured {
     pub stdout: String,
     /// Its exit code; -1 if it died by a signal. blkid: 0 found, 2 nothing, 8 ambivalent.
     pub status: i32,
+    /// The tail of its stderr (why it failed; blkid says `error: DEV: …` there when it
+    /// cannot open a device, and still exits 2).
+    #[serde(default)]
+    pub stderr: String,
+}
+
+/// One device path resolved on the target: symlinks followed, then the block
+/// device's major:minor looked up in `/sys/dev/block`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathLookup {
+    /// The path as asked (`/dev/disk/by-path/…`, `/dev/sda`).
+    pub path: String,
+    /// Kernel name of the block device it leads to (`sda`, `sda1`, `md127`).
+    pub kname: Option<String>,
+    /// Why it leads to no block device (`No such file or directory (os error 2)`,
+    /// `not a block device`), when `kname` is `None`.
+    pub error: Option<String>,
 }
 
 /// What the collector reads from `/sys/class/block/<name>/` (absent files: `None`/empty).

@@ -68,6 +68,7 @@ impl Ctx<'_> {
                 signature: dev.and_then(|d| self.signature(d)),
                 holders: dev.map(|d| self.holders(d)).unwrap_or_default(),
                 mountpoints: dev.map(|d| self.mountpoints(d)).unwrap_or_default(),
+                unreadable: dev.and_then(|d| self.unreadable(d)),
                 path,
             });
         }
@@ -130,6 +131,7 @@ impl Ctx<'_> {
             signature: dev.and_then(|m| self.signature(m)),
             holders: dev.map(|m| self.holders(m)).unwrap_or_default(),
             mountpoints: dev.map(|m| self.mountpoints(m)).unwrap_or_default(),
+            unreadable: dev.and_then(|m| self.unreadable(m)),
             kname,
         };
         Some((name, mapped))

@@ -2,11 +2,12 @@ use super::*;
 use crate::probe::fixture;
 use crate::probe::raw::DevLink;
 
-fn run(target: &str, stdout: String, status: i32) -> Captured {
+pub(super) fn run(target: &str, stdout: String, status: i32) -> Captured {
     Captured {
         target: target.into(),
         stdout,
         status,
+        stderr: String::new(),
     }
 }
 
@@ -14,7 +15,7 @@ const BTRFS_UUID: &str = "c0ffee00-1234-4abc-8def-0123456789ab";
 
 /// The loop-device scenario of `capture.sh`, as the collector would have captured it
 /// (every tool output is the real capture; the GPT of loop0 is what sgdisk wrote).
-fn loop_scenario() -> RawProbe {
+pub(super) fn loop_scenario() -> RawProbe {
     let blkid_cases = [
         ("gpt-disk", "/dev/loop0"),
         ("gpt-p1", "/dev/loop0p1"),
@@ -319,7 +320,16 @@ fn qemu_md_luks_with_derived_names() {
         (Some("disk-bay1-data"), Some("linux_raid_member"))
     );
     assert_eq!(sda1.holders, ["md127"]);
-    // blkid failed on sdb (exit 4): lsblk's udev columns stand in.
+    // blkid failed on sdb (exit 4): what is on it is unknown, not blank, and
+    // udev's stale columns do not stand in for it.
+    assert_eq!(
+        (&obs.disks[1].table, obs.disks[1].unreadable.as_deref()),
+        (
+            &Table::Unknown("unreadable".into()),
+            Some("blkid /dev/sdb exited with status 4")
+        )
+    );
+    // sdb1 was not probed at all: lsblk's udev columns stand in.
     assert_eq!(
         sig_type(&obs.disks[1].partitions[0].signature),
         Some("linux_raid_member")

@@ -59,6 +59,25 @@ fn detail_export_cases() {
             },
         ),
         (
+            // udev's incremental assembly (mdadm 4.2 Detail.c): raid_disks is
+            // 0 until the array runs, so no MD_LEVEL and MD_DEVICES counts
+            // the members present; every slot is `none`, printed as spare.
+            "detail-raid6-inactive-udev",
+            MdDetail {
+                level: None,
+                devices: Some(4),
+                uuid: Some("e83d8db9:3271ad50:2c22ba9e:4f647fa2".into()),
+                name: Some("any:tank".into()),
+                members: vec![
+                    member("dev_sde1", "spare"),
+                    member("dev_sdd1", "spare"),
+                    member("dev_sdb1", "spare"),
+                    member("dev_sda1", "spare"),
+                ],
+                ..raid6.clone()
+            },
+        ),
+        (
             "detail-inactive",
             MdDetail {
                 level: None,
@@ -175,6 +194,23 @@ fn mdstat_cases() {
                 level: None,
                 members: vec![m("sdb1", 1, "S"), m("sda1", 0, "S")],
                 blocks: Some(2095104),
+                slots: None,
+                ..raid6.clone()
+            }],
+            vec![MdState::Inactive],
+        ),
+        (
+            "inactive-udev",
+            vec![MdstatEntry {
+                active: false,
+                level: None,
+                members: vec![
+                    m("sde1", 4, "S"),
+                    m("sdd1", 3, "S"),
+                    m("sdb1", 1, "S"),
+                    m("sda1", 0, "S"),
+                ],
+                blocks: Some(16760832),
                 slots: None,
                 ..raid6.clone()
             }],

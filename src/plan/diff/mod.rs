@@ -1,0 +1,333 @@
+//! The plan against the live disks: each step becomes keep, create, change or
+//! destroy, with the reason; what forbids applying at all comes back as
+//! refusals. Pure code over `probe::Observed`, one file per family of rules:
+//!
+//! - `identity`: which live device each layout disk is (present, a whole
+//!   disk, one device per disk, the pinned one), then plan and diff;
+//! - `table`: the planned GPT against the disk's (keep, add, destroy);
+//! - `fs`: filesystems and swap by type and label, subvolumes, pools, mounts;
+//! - `md`: arrays reused by name and members, assembled when stopped, never
+//!   written over when they exist but do not run;
+//! - `luks`: containers by header, mappings by name;
+//! - `unknown`: nothing rests on a device the probe could not read;
+//! - `teardown`: old arrays and mappings on disks the plan destroys are
+//!   stopped and closed first, old partitions' signatures wiped;
+//! - `busy`: a disk whose data goes must not be in use.
+
+mod busy;
+mod fs;
+mod identity;
+mod lookup;
+mod luks;
+mod md;
+mod table;
+mod teardown;
+mod unknown;
+mod why;
+
+#[cfg(test)]
+mod tests;
+
+pub use identity::against;
+pub use lookup::{find_disk, signature};
+pub use why::{Refusal, Why};
+
+use super::{Action, Change, Plan, Step};
+use crate::probe::Observed;
+use md::MdVerdict;
+use std::collections::{HashMap, HashSet};
+use table::DiskVerdict;
+
+/// Why the diff cannot see what is on a device yet.
+#[derive(Debug, Clone, PartialEq)]
+enum Hidden {
+    /// An array apply will assemble before it looks again.
+    Assembling,
+    /// An array that exists but does not run (its name): refused.
+    NotRunning(String),
+}
+
+/// What the rules know while they walk the steps in order.
+pub(super) struct State<'a> {
+    obs: &'a Observed,
+    disks: &'a [DiskVerdict],
+    /// The plan's paths of partitions kept as they are.
+    kept_parts: HashSet<String>,
+    /// Devices (re)made in this run: nothing on them is of value yet.
+    created: HashSet<String>,
+    /// Devices whose content cannot be seen yet, and why.
+    hidden: HashMap<String, Hidden>,
+    /// Observed arrays (`/dev/md127`) the plan keeps, or refuses to touch.
+    claimed_md: HashSet<String>,
+    /// Open LUKS mappings (by name) the plan keeps.
+    claimed_luks: HashSet<String>,
+}
+
+impl State<'_> {
+    /// Devices that are not partitions of a planned table (md, mapper, zvol,
+    /// whole disks) count as kept: their own verdicts decide.
+    fn kept(&self, device: &str) -> bool {
+        self.kept_parts.contains(device) || !looks_like_partition(device)
+    }
+}
+
+fn looks_like_partition(device: &str) -> bool {
+    !device.starts_with("/dev/md/")
+        && !device.starts_with("/dev/mapper/")
+        && !device.starts_with("/dev/zvol/")
+        && device.ends_with(|c: char| c.is_ascii_digit())
+}
+
+/// Annotate `plan` (built with the observed devices and sizes) against `obs`.
+pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
+    let mut refusals = Vec::new();
+    let disks = table::verdicts(&plan, obs, &mut refusals);
+    let mut s = State {
+        obs,
+        disks: &disks,
+        kept_parts: table::kept_paths(&disks).into_iter().collect(),
+        created: HashSet::new(),
+        hidden: HashMap::new(),
+        claimed_md: HashSet::new(),
+        claimed_luks: HashSet::new(),
+    };
+    for st in &mut plan.steps {
+        annotate(st, &mut s, &mut refusals);
+    }
+    whole_disk_wipes(&mut plan, obs);
+    unknown::check(&mut plan, obs, &mut refusals);
+    let torn = teardown::insert(&mut plan, &s);
+    busy::check(&plan, obs, &torn, &mut refusals);
+    for (i, st) in plan.steps.iter_mut().enumerate() {
+        st.id = i as u32 + 1;
+    }
+    (plan, refusals)
+}
+
+/// One step's verdict, by the rule for its kind of action.
+fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
+    let mut replace: Option<(Action, String)> = None;
+    let (change, reason) = match &st.action {
+        Action::WipeSignatures { device } => {
+            if let Some(v) = s.disks.iter().find(|v| &v.device == device) {
+                let why = (v.wipe == Change::Destroy)
+                    .then(|| lookup::describe_disk(find_disk(s.obs, device)))
+                    .flatten();
+                (v.wipe, why)
+            } else if s.kept_parts.contains(device) {
+                (Change::Keep, None)
+            } else {
+                (Change::Create, None) // a new partition, or a whole disk: see whole_disk_wipes
+            }
+        }
+        Action::WriteGpt { device, .. } => match s.disks.iter().find(|v| &v.device == device) {
+            Some(v) => (v.table, v.reason.clone()),
+            None => (Change::Create, None),
+        },
+        Action::WriteFirmware { .. } => (Change::Change, None),
+        Action::Mkfs {
+            format,
+            devices,
+            extra_args,
+        } => {
+            let c = fs::mkfs(s, devices, format, extra_args);
+            if c.0 != Change::Keep {
+                s.created.extend(devices.iter().cloned());
+            }
+            c
+        }
+        Action::Mkswap { device } => {
+            let c = fs::mkfs(s, std::slice::from_ref(device), "swap", &[]);
+            if c.0 != Change::Keep {
+                s.created.insert(device.clone());
+            }
+            c
+        }
+        Action::MdCreate {
+            name,
+            device,
+            members,
+            ..
+        }
+        | Action::MdAssemble {
+            name,
+            device,
+            members,
+            ..
+        } => {
+            let assemble = || {
+                (
+                    Action::MdAssemble {
+                        name: name.clone(),
+                        device: device.clone(),
+                        members: members.clone(),
+                        read_only: false,
+                    },
+                    format!(
+                        "assemble the existing array {name} from {} devices",
+                        members.len()
+                    ),
+                )
+            };
+            match md::verdict(s, name, members) {
+                MdVerdict::Keep(path) => {
+                    s.claimed_md.insert(path);
+                    (Change::Keep, None)
+                }
+                MdVerdict::Create => {
+                    s.created.insert(device.clone());
+                    (Change::Create, None)
+                }
+                MdVerdict::Destroy(why) => {
+                    s.created.insert(device.clone());
+                    (Change::Destroy, Some(why))
+                }
+                MdVerdict::Degraded(path, why) => {
+                    // Ours, so not torn down: it stays busy, as before.
+                    s.claimed_md.insert(path);
+                    s.created.insert(device.clone());
+                    (Change::Destroy, Some(why))
+                }
+                MdVerdict::Assemble(why) => {
+                    s.hidden.insert(device.clone(), Hidden::Assembling);
+                    replace = Some(assemble());
+                    (Change::Change, Some(why))
+                }
+                MdVerdict::NotRunning(path, why) => {
+                    s.claimed_md.insert(path);
+                    s.hidden
+                        .insert(device.clone(), Hidden::NotRunning(name.clone()));
+                    // Never a create over it: at most what a person would do
+                    // by hand, which nasstrap refuses to do by itself.
+                    replace = Some(assemble());
+                    let reason = match &why {
+                        Why::NotRunning {
+                            array,
+                            device,
+                            state,
+                            ..
+                        } => format!(
+                            "{} exists but is not running ({state}); refused",
+                            why::array_words(array.as_deref(), device)
+                        ),
+                        other => other.to_string(),
+                    };
+                    refusals.push(Refusal {
+                        disk: name.clone(),
+                        reason: why,
+                    });
+                    (Change::Change, Some(reason))
+                }
+            }
+        }
+        Action::LuksFormat { device, name, .. } => {
+            let c = luks::format(s, device, name);
+            if c.0 != Change::Keep {
+                s.created.insert(format!("/dev/mapper/{name}"));
+            }
+            c
+        }
+        Action::LuksOpen { name, .. } => {
+            let c = luks::open(s, name);
+            if c == Change::Keep {
+                s.claimed_luks.insert(name.clone());
+            }
+            (c, None)
+        }
+        Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
+        Action::ZpoolCreate { name, .. } => (fs::zpool(s.obs, name), None),
+        Action::ZfsCreate { name, .. } => (fs::dataset(s.obs, name), None),
+        Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
+            (Change::Change, None)
+        }
+        Action::Mount { target, fstype, .. } => (fs::mount(s.obs, target, fstype), None),
+    };
+    st.change = change;
+    st.reason = reason;
+    let hidden = match &st.action {
+        Action::LuksFormat { device, name, .. } | Action::LuksOpen { device, name, .. } => {
+            let h = s.hidden.get(device).cloned();
+            if let Some(h) = &h {
+                s.hidden.insert(format!("/dev/mapper/{name}"), h.clone());
+            }
+            h
+        }
+        Action::Mkfs { devices, .. } => devices.iter().find_map(|d| s.hidden.get(d).cloned()),
+        Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => {
+            s.hidden.get(device).cloned()
+        }
+        Action::Mount { source, .. } => match s.hidden.get(source) {
+            // apply mounts what it assembled after it looked again.
+            Some(Hidden::NotRunning(n)) => Some(Hidden::NotRunning(n.clone())),
+            _ => None,
+        },
+        _ => None,
+    };
+    match hidden {
+        Some(Hidden::Assembling) if st.change != Change::Keep => {
+            st.reason = Some(
+                "not visible until the array is assembled; apply assembles it and looks again"
+                    .into(),
+            );
+        }
+        Some(Hidden::NotRunning(n)) => {
+            st.change = Change::Change;
+            st.reason = Some(format!(
+                "it is on array {n}, which is not running: what is there cannot be seen; refused"
+            ));
+        }
+        _ => {}
+    }
+    if let Some((a, d)) = replace {
+        st.action = a;
+        st.description = d;
+    }
+}
+
+/// A disk whose content goes on the disk itself (no table) is wiped first:
+/// that wipe keeps what the content step keeps and destroys what is there
+/// otherwise (a blank disk has nothing to destroy).
+fn whole_disk_wipes(plan: &mut Plan, obs: &Observed) {
+    for i in 0..plan.steps.len() {
+        let Action::WipeSignatures { device } = &plan.steps[i].action else {
+            continue;
+        };
+        if plan.steps[i].change != Change::Create {
+            continue;
+        }
+        let Some(d) = find_disk(obs, device) else {
+            continue; // a new partition
+        };
+        if plan
+            .disks
+            .iter()
+            .any(|p| &p.device == device && p.table.is_some())
+        {
+            continue;
+        }
+        let content = plan.steps[i + 1..]
+            .iter()
+            .find(|st| rests_directly_on(&st.action, device));
+        let held = lookup::describe_disk(Some(d));
+        let (change, reason) = match (held, content.map(|st| st.change)) {
+            (None, _) => (Change::Keep, None),
+            (Some(_), Some(Change::Keep)) => (Change::Keep, None),
+            (Some(h), _) => (Change::Destroy, Some(h)),
+        };
+        plan.steps[i].change = change;
+        plan.steps[i].reason = reason;
+    }
+}
+
+fn rests_directly_on(a: &Action, device: &str) -> bool {
+    match a {
+        Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
+            devices.iter().any(|d| d == device)
+        }
+        Action::MdCreate { members, .. } | Action::MdAssemble { members, .. } => {
+            members.iter().any(|d| d == device)
+        }
+        Action::Mkswap { device: d } | Action::LuksFormat { device: d, .. } => d == device,
+        _ => false,
+    }
+}

@@ -1,0 +1,226 @@
+//! md verdicts: kept, assembled, re-created, and never written over when it
+//! exists but does not run.
+
+use super::NAS;
+use super::kit::*;
+use crate::probe::{MdArray, MdMember, MdState, Observed, Table};
+
+fn nas() -> (crate::layout::Loaded, Observed) {
+    let l = layout(NAS);
+    let obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    (l, obs)
+}
+
+/// What udev's incremental assembly leaves when a member is missing: the
+/// others gathered as spares, not started, size 0.
+fn inactive(name: Option<&str>, members: &[&str]) -> MdArray {
+    MdArray {
+        name: name.map(str::to_string),
+        path: "/dev/md127".into(),
+        uuid: "00000000:00000000:00000000:00000009".into(),
+        level: "unknown".into(),
+        metadata: Some("1.2".into()),
+        raid_devices: members.len() as u32,
+        members: members
+            .iter()
+            .map(|m| MdMember {
+                device: m.to_string(),
+                role: None,
+                state: "spare".into(),
+            })
+            .collect(),
+        state: MdState::Inactive,
+        size_bytes: 0,
+        signature: None,
+        holders: vec![],
+        mountpoints: vec![],
+        unreadable: None,
+    }
+}
+
+#[test]
+fn stopped_array_is_assembled_and_looked_into_later() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    expect(
+        diff_of(&l, &obs),
+        "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 keep    write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 keep    clear old signatures on new partition /dev/sdc1
+10 change  assemble the existing array tank from 3 devices
+           because array tank exists on its members but is not running
+11 create  format LUKS2 `crypt` on /dev/md/tank
+           because not visible until the array is assembled; apply assembles it and looks again
+12 create  open LUKS `crypt` as /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
+13 create  make ext4 on /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
+14 create  mount /dev/mapper/crypt on /mnt/srv
+",
+    );
+}
+
+#[test]
+fn inactive_array_is_refused_never_created_over() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    obs.md_arrays
+        .push(inactive(Some("tank"), &["/dev/sdb1", "/dev/sda1"]));
+    for p in ["/dev/sda1", "/dev/sdb1"] {
+        part_mut(&mut obs, p).holders = vec!["md127".into()];
+    }
+    expect(diff_of(&l, &obs), "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 keep    write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 keep    clear old signatures on new partition /dev/sdc1
+10 change  assemble the existing array tank from 3 devices
+           because array tank (/dev/md127) exists but is not running (inactive); refused
+11 change  format LUKS2 `crypt` on /dev/md/tank
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+12 change  open LUKS `crypt` as /dev/mapper/crypt
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+13 change  make ext4 on /dev/mapper/crypt
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+14 change  mount /dev/mapper/crypt on /mnt/srv
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+refused: tank: array tank (/dev/md127) exists but is not running (inactive, 2 of 3 members: /dev/sdb1 /dev/sda1); nasstrap will not write over it (`mdadm --run /dev/md127` starts it, `mdadm --stop /dev/md127` stops it)
+");
+}
+
+#[test]
+fn inactive_array_without_a_name_is_found_by_its_members() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    obs.md_arrays.push(inactive(None, &["/dev/sdc1"]));
+    part_mut(&mut obs, "/dev/sdc1").holders = vec!["md127".into()];
+    expect(diff_of(&l, &obs), "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 keep    write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 keep    clear old signatures on new partition /dev/sdc1
+10 change  assemble the existing array tank from 3 devices
+           because array /dev/md127 exists but is not running (inactive); refused
+11 change  format LUKS2 `crypt` on /dev/md/tank
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+12 change  open LUKS `crypt` as /dev/mapper/crypt
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+13 change  make ext4 on /dev/mapper/crypt
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+14 change  mount /dev/mapper/crypt on /mnt/srv
+           because it is on array tank, which is not running: what is there cannot be seen; refused
+refused: tank: array /dev/md127 exists but is not running (inactive, 1 of 3 members: /dev/sdc1); nasstrap will not write over it (`mdadm --run /dev/md127` starts it, `mdadm --stop /dev/md127` stops it)
+");
+}
+
+#[test]
+fn stopped_array_with_a_blank_new_member_is_destroyed_not_created() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    // Bay c was replaced by a blank disk.
+    let c = disk_mut(&mut obs, "/dev/sdc");
+    c.table = Table::None;
+    c.partitions.clear();
+    expect(diff_of(&l, &obs), "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 create  write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 create  clear old signatures on new partition /dev/sdc1
+10 destroy create RAID5 array tank from 3 devices
+           because /dev/sda1 holds linux_raid_member 'any:tank'; /dev/sdb1 holds linux_raid_member 'any:tank'
+11 create  format LUKS2 `crypt` on /dev/md/tank
+12 create  open LUKS `crypt` as /dev/mapper/crypt
+13 create  make ext4 on /dev/mapper/crypt
+14 create  mount /dev/mapper/crypt on /mnt/srv
+");
+}
+
+#[test]
+fn degraded_array_is_not_recreated_behind_its_back() {
+    let (l, mut obs) = nas();
+    // c's member failed and was removed; nothing is open or mounted.
+    obs.mounts.clear();
+    obs.luks[0].open = None;
+    obs.luks[0].open_as = None;
+    let a = &mut obs.md_arrays[0];
+    a.members.pop();
+    a.state = MdState::Degraded { missing: 1 };
+    a.holders.clear();
+    part_mut(&mut obs, "/dev/sdc1").holders.clear();
+    expect(diff_of(&l, &obs), "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    wipe the signatures on disk c (/dev/sdc)
+ 6 keep    write a GPT with 1 partition on c
+ 7 keep    clear old signatures on new partition /dev/sda1
+ 8 keep    clear old signatures on new partition /dev/sdb1
+ 9 keep    clear old signatures on new partition /dev/sdc1
+10 destroy create RAID5 array tank from 3 devices
+           because array tank runs degraded on /dev/sda1 /dev/sdb1 of the planned /dev/sda1 /dev/sdb1 /dev/sdc1
+11 create  format LUKS2 `crypt` on /dev/md/tank
+12 create  open LUKS `crypt` as /dev/mapper/crypt
+13 create  make ext4 on /dev/mapper/crypt
+14 create  mount /dev/mapper/crypt on /mnt/srv
+refused: a: busy: /dev/sda1 is held by md127 (array tank); unmount or stop it first
+refused: b: busy: /dev/sdb1 is held by md127 (array tank); unmount or stop it first
+");
+}
+
+#[test]
+fn running_array_with_other_members_is_stopped_and_recreated() {
+    let (l, mut obs) = nas();
+    // A two-disk array of the same name from an older setup, on a and b.
+    obs.mounts.clear();
+    obs.luks[0].open = None;
+    obs.luks[0].open_as = None;
+    let a = &mut obs.md_arrays[0];
+    a.members.pop();
+    a.raid_devices = 2;
+    a.level = "raid1".into();
+    a.holders.clear();
+    part_mut(&mut obs, "/dev/sdc1").holders.clear();
+    part_mut(&mut obs, "/dev/sdc1").signature = None;
+    expect(diff_of(&l, &obs), "
+ 1 destroy stop array md127 (tank, raid1 on /dev/sda1 /dev/sdb1, assembled from the old disks)
+           because it holds crypto_LUKS; its members are on a, b, which this plan destroys
+ 2 keep    wipe the signatures on disk a (/dev/sda)
+ 3 keep    write a GPT with 1 partition on a
+ 4 keep    wipe the signatures on disk b (/dev/sdb)
+ 5 keep    write a GPT with 1 partition on b
+ 6 keep    wipe the signatures on disk c (/dev/sdc)
+ 7 keep    write a GPT with 1 partition on c
+ 8 keep    clear old signatures on new partition /dev/sda1
+ 9 keep    clear old signatures on new partition /dev/sdb1
+10 keep    clear old signatures on new partition /dev/sdc1
+11 destroy create RAID5 array tank from 3 devices
+           because array tank exists with members /dev/sda1 /dev/sdb1 where /dev/sda1 /dev/sdb1 /dev/sdc1 are planned
+12 create  format LUKS2 `crypt` on /dev/md/tank
+13 create  open LUKS `crypt` as /dev/mapper/crypt
+14 create  make ext4 on /dev/mapper/crypt
+15 create  mount /dev/mapper/crypt on /mnt/srv
+");
+}
