@@ -312,7 +312,7 @@ pub fn unmount(t: &Target, reporter: &dyn Reporter) -> Result<(), Stop> {
     refuse(
         l.refusals
             .into_iter()
-            .filter(|r| !r.reason.is_busy())
+            .filter(|r| r.reason.stops_takedown())
             .collect(),
     )?;
     let down = plan::updown::take_down(&l.plan, &l.observed);

@@ -91,6 +91,21 @@ impl Why {
     pub fn is_busy(&self) -> bool {
         matches!(self, Why::Busy { .. })
     }
+
+    /// Whether `unmount` must stop too. It writes nothing and takes down
+    /// only what is up, so what forbids writing (busy, unreadable, an array
+    /// that does not run) does not concern it; a disk that is not the one the
+    /// layout names does (its mounts may be someone else's).
+    pub fn stops_takedown(&self) -> bool {
+        matches!(
+            self,
+            Why::Missing { .. }
+                | Why::Identity { .. }
+                | Why::SameDevice { .. }
+                | Why::Partition { .. }
+                | Why::Stacked { .. }
+        )
+    }
 }
 
 impl std::fmt::Display for Why {
