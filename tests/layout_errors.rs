@@ -292,8 +292,9 @@ fn boolean_yes() {
     let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 1G, bootable: yes }\n";
     assert_eq!(
         errs(src),
-        ["7:34: disk.d1.content.partitions.a.bootable: expected true or false, found `yes`"]
-            as [&str; 1]
+        [
+            "7:34: disk.d1.content.partitions.a.bootable: expected true or false, found `yes`\n  hint: write `true`: `yes` is a boolean only in YAML 1.1, and layouts are YAML 1.2"
+        ] as [&str; 1]
     );
 }
 
