@@ -349,6 +349,112 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
+    /// The window and the caret line as printed, joined for comparison.
+    fn shown_at(line: &str, col: u32) -> String {
+        let (w, caret) = snippet(line, col);
+        format!("{w}\n{}^", " ".repeat(caret))
+    }
+
+    #[test]
+    fn snippets_are_windows_with_the_caret_under_the_column() {
+        let cases: &[(&str, u32, &str)] = &[
+            ("  size: 10GB", 9, "  size: 10GB\n        ^"),
+            // Past the end of the line (an error at a line break).
+            ("a: b", 5, "a: b\n    ^"),
+            // Escaped characters widen the line; the caret follows.
+            ("a: \u{1b}[2Jx", 8, "a: \\e[2Jx\n        ^"),
+            ("\tb: 1", 2, "\\tb: 1\n  ^"),
+            ("k: \u{202e}x", 5, "k: \\u{202e}x\n           ^"),
+            // Wide characters take two columns, combining marks none.
+            ("名前: 日本語x", 8, "名前: 日本語x\n            ^"),
+            ("e\u{301}e\u{301}: x", 7, "e\u{301}e\u{301}: x\n    ^"),
+        ];
+        for (line, col, want) in cases {
+            assert_eq!(shown_at(line, *col), *want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        assert_eq!(
+            shown_at(&line, 1001),
+            format!(
+                "…{}X{}…\n{}^",
+                "a".repeat(60),
+                "b".repeat(39),
+                " ".repeat(61)
+            )
+        );
+        // Near the start only the right is cut, near the end only the left.
+        assert_eq!(shown_at(&line, 3), format!("{}…\n  ^", "a".repeat(42)));
+        assert_eq!(
+            shown_at(&line, 2001),
+            format!("…{}\n{}^", "b".repeat(61), " ".repeat(61))
+        );
+        // Wide characters count two columns each in the window.
+        let wide = format!("{}X", "日".repeat(100));
+        assert_eq!(
+            shown_at(&wide, 101),
+            format!("…{}X\n{}^", "日".repeat(30), " ".repeat(61))
+        );
+    }
+
+    #[test]
+    fn lines_split_as_yaml_counts_them() {
+        assert_eq!(source_lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(source_lines("a\n\nb\n"), ["a", "", "b"]);
+    }
+
+    fn report(source: &str, diagnostics: Vec<Diagnostic>) -> String {
+        Report {
+            file: "l.yaml".into(),
+            source: source.into(),
+            diagnostics,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn reports_escape_everything_they_print() {
+        let d = Diagnostic::error(
+            Some(Pos { line: 2, col: 8 }),
+            "disk.\u{1b}]0;x\u{7}",
+            "unknown key `\u{9b}2J`",
+        )
+        .with_hint("did you mean `\u{202e}`?");
+        assert_eq!(
+            report("disk:\n  d: { \u{1b}]0;x\u{7}: 1 }\n", vec![d]),
+            "error: l.yaml:2:8: disk.\\e]0;x\\x07: unknown key `\\u{9b}2J`\n  2 |   d: { \\e]0;x\\x07: 1 }\n    |        ^\n  hint: did you mean `\\u{202e}`?\nl.yaml: 1 error in the layout\n"
+        );
+    }
+
+    #[test]
+    fn reports_print_fifty_diagnostics_and_count_the_rest() {
+        let mut ds: Vec<Diagnostic> = (1..=60)
+            .map(|i| Diagnostic::error(Some(Pos { line: 1, col: i }), "", format!("e{i}")))
+            .collect();
+        ds.push(Diagnostic::warning(None, "", "w"));
+        let out = report("x\n", ds);
+        assert_eq!(out.lines().filter(|l| l.starts_with("error: ")).count(), 50);
+        assert!(out.ends_with("… and 10 more errors and 1 more warning not shown\nl.yaml: 60 errors in the layout\n"), "{out}");
+    }
+
+    #[test]
+    fn long_texts_are_clipped_in_the_middle() {
+        let long = format!("`{}` is not a size", "9".repeat(5000));
+        let out = report("", vec![Diagnostic::error(None, "", long)]);
+        let first = out.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!(
+                "error: l.yaml: `{} … {}` is not a size",
+                "9".repeat(199),
+                "9".repeat(60)
+            )
+        );
+    }
+
     #[test]
     fn suggestions() {
         let keys = ["mountpoint", "mountOptions", "format", "extraArgs"];
