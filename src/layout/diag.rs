@@ -33,6 +33,19 @@ pub struct Pos {
     pub col: u32,
 }
 
+/// The position of byte `at` of `src`, counting lines as YAML does (LF,
+/// CRLF or a lone CR) and columns in characters.
+pub fn pos_at(src: &str, at: usize) -> Pos {
+    let before = &src[..at];
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let breaks = before.matches('\n').count() + before.matches('\r').count()
+        - before.matches("\r\n").count();
+    Pos {
+        line: breaks as u32 + 1,
+        col: before[line_start..].chars().count() as u32 + 1,
+    }
+}
+
 /// How bad a diagnostic is: errors stop the run (exit code 2), warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

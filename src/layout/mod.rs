@@ -56,13 +56,21 @@ pub fn load_file(path: &std::path::Path, map: &DiskMap) -> Result<Loaded, Report
     let bytes = std::fs::read(path)
         .map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        fail(
-            format!(
-                "the file is not UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-            "save it as UTF-8",
-        )
+        // Point at the first bad byte; the snippet shows it as U+FFFD.
+        let at = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..at]).expect("valid up to `at`");
+        Report {
+            file: file.clone(),
+            source: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            diagnostics: vec![
+                Diagnostic::error(
+                    Some(diag::pos_at(valid, at)),
+                    "",
+                    format!("the file is not UTF-8 (byte {at})"),
+                )
+                .with_hint("save it as UTF-8"),
+            ],
+        }
     })?;
     load_str(&file, &text, map)
 }

@@ -17,7 +17,7 @@
 //! text that nasstrap never uses (hooks are refused by name), so they are not
 //! checked unless an alias carries them somewhere that is read.
 
-use super::diag::{Diagnostic, Pos, char_name, is_unsafe};
+use super::diag::{Diagnostic, Pos, char_name, is_unsafe, pos_at};
 use super::read::HOOKS;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
@@ -93,19 +93,6 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
     Pos {
         line: m.line() as u32,
         col: m.col() as u32 + 1,
-    }
-}
-
-/// The position of byte `at` of `src`, counting lines as YAML does (LF,
-/// CRLF or a lone CR) and columns in characters.
-fn pos_at(src: &str, at: usize) -> Pos {
-    let before = &src[..at];
-    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
-    let breaks = before.matches('\n').count() + before.matches('\r').count()
-        - before.matches("\r\n").count();
-    Pos {
-        line: breaks as u32 + 1,
-        col: before[line_start..].chars().count() as u32 + 1,
     }
 }
 
