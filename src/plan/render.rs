@@ -214,7 +214,7 @@ mod tests {
             for r in &mut d.firmware {
                 r.name.push_str(EVIL);
             }
-            for t in &mut d.table {
+            if let Some(t) = &mut d.table {
                 for part in &mut t.partitions {
                     part.name.push_str(EVIL);
                     part.label.push_str(EVIL);

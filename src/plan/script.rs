@@ -30,11 +30,10 @@ pub fn quote(w: &str) -> String {
     let mut run = String::new();
     let mut octal = String::new();
     for c in w.chars() {
-        if !is_unsafe(c) || c == '\n' {
-            if !octal.is_empty() {
-                let _ = write!(out, "\"$(printf '{octal}')\"");
-                octal.clear();
-            }
+        // A run of octal escapes ends at a safe character or a newline.
+        if (!is_unsafe(c) || c == '\n') && !octal.is_empty() {
+            let _ = write!(out, "\"$(printf '{octal}')\"");
+            octal.clear();
         }
         if !is_unsafe(c) {
             run.push(c);
