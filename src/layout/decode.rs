@@ -2,8 +2,10 @@
 //! every problem instead of stopping at the first (what serde would do).
 //!
 //! Values the tree refused ([`Kind::Refused`]: an unsafe character, already
-//! reported) read as absent without a word: no "expected a string", no
-//! "missing `name`" after the name itself was refused.
+//! reported) are present but read as nothing, without a word: no "expected a
+//! string", no "missing `name`" after the name itself was refused. Entries
+//! whose key was refused are absent, and a mapping that lost a key does not
+//! report any key missing (the lost one may have been it).
 
 use super::diag::{Diagnostic, Pos, did_you_mean};
 use super::model::At;
@@ -37,21 +39,21 @@ pub fn join(parent: &str, key: &str) -> String {
 }
 
 impl<'a> Obj<'a> {
-    /// The value under `key`, if present, not null and not refused.
+    /// The value under `key`, if present and not null. A refused value is
+    /// returned (it is there, so nobody reports it missing); the accessors of
+    /// [`Ctx`] read it as nothing, silently.
     pub fn get(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()
-            .find(|(k, _)| k.name == key)
+            .find(|(k, _)| !k.refused && k.name == key)
             .map(|(_, v)| v)
-            .filter(|v| !matches!(v.kind, Kind::Null | Kind::Refused))
+            .filter(|v| v.kind != Kind::Null)
     }
 
-    /// True when `key` may be missing because something was refused (and
-    /// reported): its value, or any key of the mapping (it may have been `key`).
-    pub fn refused(&self, key: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|(k, v)| k.refused || (k.name == key && v.kind == Kind::Refused))
+    /// True when a key of this mapping was refused (and reported): any key
+    /// that seems missing may be that one.
+    pub fn lost_keys(&self) -> bool {
+        self.entries.iter().any(|(k, _)| k.refused)
     }
 
     /// The key itself (for its position).
@@ -164,7 +166,7 @@ impl Ctx {
     pub fn req_string(&mut self, o: &Obj, key: &str, hint: &str) -> Option<At<String>> {
         match o.get(key) {
             Some(n) => self.string(n, &o.path_of(key)),
-            None if o.refused(key) => None,
+            None if o.lost_keys() => None,
             None => {
                 self.error(
                     o.pos,
@@ -214,6 +216,7 @@ impl Ctx {
                 .then(|| format!("remove the quotes: `\"{value}\"` is a string"));
                 (format!("the string `{value}`"), hint)
             }
+            Kind::Refused => return None,
             _ => (n.describe().to_string(), None),
         };
         self.error(
@@ -246,6 +249,7 @@ impl Ctx {
                     None
                 }
             },
+            Kind::Refused => None,
             _ => {
                 self.error(
                     n.pos,
@@ -271,6 +275,7 @@ impl Ctx {
                 .filter_map(|(i, it)| self.string(it, &format!("{path}[{i}]")).map(|s| s.v))
                 .collect(),
             Kind::Scalar { value, .. } => vec![value.clone()],
+            Kind::Refused => Vec::new(),
             _ => {
                 self.error(
                     n.pos,
