@@ -5,17 +5,19 @@
 //! Duplicate keys are refused here: YAML maps otherwise silently keep the last
 //! value, and a duplicated disk would vanish from the layout.
 //!
-//! So are control and invisible characters (see [`is_unsafe`]) in any
-//! key or value nasstrap reads: they can drive the terminal that shows a plan
-//! or make two different names look the same. The error points at the
-//! character itself; the value becomes [`Kind::Refused`], which readers skip
-//! without further errors (a refused key keeps its entry, with the value
-//! refused and the key marked, so its mapping does not report it missing). TAB is refused like the rest, also in
-//! quoted strings and extraArgs: no name, path, option or argument needs one,
-//! and a tab shows as spaces, so `a<TAB>b` would be told apart from `a b` by
-//! nobody. Values under disko's internal `_…` keys and its hooks are shell
-//! text that nasstrap never uses (hooks are refused by name), so they are not
-//! checked unless an alias carries them somewhere that is read.
+//! So are control and invisible characters (see [`is_unsafe`]) in any key or
+//! value nasstrap reads: they can drive the terminal that shows a plan or make
+//! two different names look the same. The error points at the character
+//! itself (`flaws`). A refused value becomes [`Kind::Refused`], which readers
+//! take for present but empty, silently; a refused key keeps its entry, marked,
+//! with its value refused and unread, and its mapping reports nothing missing.
+//!
+//! TAB is refused like the rest, also in quoted strings and extraArgs: no name,
+//! path, option or argument needs one, and a tab shows as spaces, so nobody
+//! would tell `a<TAB>b` from `a b` in a plan. Values under disko's internal
+//! `_…` keys and its hooks are shell text that nasstrap never uses (hooks are
+//! refused by name), so they are not checked, unless an alias carries them
+//! somewhere that is read.
 
 mod flaws;
 mod syntax;
