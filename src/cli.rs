@@ -2,6 +2,7 @@
 //! modules; this file only parses, dispatches and prints.
 
 use crate::flow;
+use crate::layout::diag::escape_lines as shown;
 use crate::layout::{self, Report, size};
 use crate::plan::{self, DiskFacts, SizeSource};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -373,15 +374,15 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 print!("{}", plan::render::diff_text(&look.plan));
             }
             for m in &missing {
-                eprintln!("note: apply would stop here: {m}");
+                eprintln!("note: apply would stop here: {}", shown(&m.to_string()));
             }
             // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
             let mut fatal = false;
             for r in &look.refusals {
                 if r.reason.is_busy() {
-                    eprintln!("note: apply would refuse {r}");
+                    eprintln!("note: apply would refuse {}", shown(&r.to_string()));
                 } else {
-                    eprintln!("refused: {r}");
+                    eprintln!("refused: {}", shown(&r.to_string()));
                     fatal = true;
                 }
             }
@@ -417,7 +418,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let reporter = Deferred::new(events);
             match flow::apply(&t, &consent, &ui, &reporter)? {
                 flow::Applied::NoChanges => {
-                    eprintln!("no changes: the disks already match {}", t.layout.display());
+                    eprintln!(
+                        "no changes: the disks already match {}",
+                        shown(&t.layout.display().to_string())
+                    );
                 }
                 flow::Applied::Ran(_) => {}
             }

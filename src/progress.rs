@@ -2,6 +2,7 @@
 //! lines otherwise (indicatif hides itself when stderr is not a terminal, so
 //! the plain lines are what logs and CI see).
 
+use crate::layout::diag::escape_lines as shown;
 use crate::plan::Plan;
 use crate::report::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -47,19 +48,21 @@ impl Reporter for Bars {
         match e {
             Event::StepStarted { id, description } => {
                 if self.plain {
-                    eprintln!("step {id}: {description}");
+                    eprintln!("step {id}: {}", shown(description));
                 }
-                self.bar.set_message(description.clone());
+                self.bar.set_message(shown(description).into_owned());
             }
             Event::Progress {
                 percent, message, ..
-            } => self.bar.set_message(format!("{message} {percent:.0}%")),
+            } => self
+                .bar
+                .set_message(format!("{} {percent:.0}%", shown(message))),
             Event::StepDone { .. } => self.bar.inc(1),
             Event::StepFailed { id, error } => {
                 self.bar.abandon();
-                eprintln!("step {id} failed: {error}");
+                eprintln!("step {id} failed: {}", shown(error));
             }
-            Event::Note { message } => self.bar.suspend(|| eprintln!("{message}")),
+            Event::Note { message } => self.bar.suspend(|| eprintln!("{}", shown(message))),
             Event::Finish {
                 ok,
                 steps_run,

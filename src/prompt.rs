@@ -4,6 +4,7 @@
 
 use crate::exec::guard::Prompter;
 use crate::exec::secret::Secret;
+use crate::layout::diag::escape_lines as shown;
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Asks on the terminal when stdin and stderr are one; otherwise nobody answers.
@@ -40,14 +41,14 @@ impl Prompter for Terminal {
     }
 
     fn show(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", shown(text));
     }
 
     fn ask(&self, prompt: &str) -> Option<String> {
         if !self.interactive {
             return None;
         }
-        eprint!("{prompt}");
+        eprint!("{}", shown(prompt));
         let _ = std::io::stderr().flush();
         read_line()
     }
@@ -56,7 +57,7 @@ impl Prompter for Terminal {
         if !self.interactive {
             return None;
         }
-        eprint!("{prompt}");
+        eprint!("{}", shown(prompt));
         let _ = std::io::stderr().flush();
         let line = without_echo(read_line);
         eprintln!();

@@ -175,7 +175,7 @@ fn unknown_type_code() {
     assert_eq!(
         errs(src),
         [
-            "7:30: disk.d1.content.partitions.a.type: `8301x` is neither a type code nor a GUID\n  hint: write an sgdisk code such as 8300, FD00, EF00, 8200, BF00, or a type GUID"
+            "7:30: disk.d1.content.partitions.a.type: `8301x` is neither a type code nor a GUID\n  hint: write an sgdisk code such as 8300, FD00, EF00, 8200, BF00 (`sgdisk -L` lists them), or a type GUID"
         ] as [&str; 1]
     );
 }
@@ -186,7 +186,7 @@ fn bad_type_code() {
     assert_eq!(
         errs(src),
         [
-            "7:30: disk.d1.content.partitions.a.type: unknown partition type code `1234`\n  hint: known codes: 0700, 8200, 8300, 8304, 8305, 8309, 8E00, A503, BF00, BF01, EA00, EF00, EF01, EF02, FD00; or write the type GUID"
+            "7:30: disk.d1.content.partitions.a.type: unknown partition type code `1234`\n  hint: `sgdisk -L` lists the codes; or write the type GUID"
         ] as [&str; 1]
     );
 }
@@ -292,8 +292,9 @@ fn boolean_yes() {
     let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 1G, bootable: yes }\n";
     assert_eq!(
         errs(src),
-        ["7:34: disk.d1.content.partitions.a.bootable: expected true or false, found `yes`"]
-            as [&str; 1]
+        [
+            "7:34: disk.d1.content.partitions.a.bootable: expected true or false, found `yes`\n  hint: write `true`: `yes` is a boolean only in YAML 1.1, and layouts are YAML 1.2"
+        ] as [&str; 1]
     );
 }
 
@@ -419,7 +420,7 @@ fn partition_rejected_count_silent() {
     assert_eq!(
         errs(src),
         [
-            "4:64: disk.a.content.partitions.p.type: `XYZ` is neither a type code nor a GUID\n  hint: write an sgdisk code such as 8300, FD00, EF00, 8200, BF00, or a type GUID"
+            "4:64: disk.a.content.partitions.p.type: `XYZ` is neither a type code nor a GUID\n  hint: write an sgdisk code such as 8300, FD00, EF00, 8200, BF00 (`sgdisk -L` lists them), or a type GUID"
         ] as [&str; 1]
     );
 }
@@ -966,5 +967,107 @@ fn an_explicit_zero_size_is_not_the_rest() {
         [
             "7:20: disk.d1.content.partitions.a.size: partition `a` has size zero\n  hint: give it a size, or write 100% for the rest of the disk"
         ]
+    );
+}
+
+#[test]
+fn control_character_in_a_value() {
+    let src = "disk:\n  d1:\n    device: \"/dev/sda\\e[2J\"\n";
+    assert_eq!(
+        errs(src),
+        [
+            "3:22: disk.d1.device: the value contains an invisible or control character (U+001B ESCAPE)\n  hint: delete it: it can hide or reorder text or drive the terminal; retype the text if it was pasted"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn bidi_override_in_a_key_and_nothing_after_it() {
+    // The disk is dropped with its key: no "declares no disks" follows.
+    let src = "disk:\n  \"sd\u{202e}a\": { device: /dev/sda }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "2:6: disk: the key contains an invisible or control character (U+202E RIGHT-TO-LEFT OVERRIDE)\n  hint: delete it: it can hide or reorder text or drive the terminal; retype the text if it was pasted"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn refused_name_has_no_follow_on() {
+    // No "missing `name`", no dangling array `md0`.
+    let src = "disk:\n  a:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        p: { size: 100%, content: { type: mdraid, name: \"md\\u200b0\" } }\nmdadm:\n  md0: { level: 1, content: { type: filesystem, format: ext4, mountpoint: /srv } }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "7:60: disk.a.content.partitions.p.content.name: the value contains an invisible or control character (U+200B ZERO WIDTH SPACE)\n  hint: delete it: it can hide or reorder text or drive the terminal; retype the text if it was pasted"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn tab_in_an_argument() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 100%, content: { type: filesystem, format: ext4, mountpoint: /, extraArgs: [\"-L\", \"a\\tb\"] } }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "7:104: disk.d1.content.partitions.a.content.extraArgs[1]: the value contains an invisible or control character (U+0009 CHARACTER TABULATION)\n  hint: write spaces instead; no name, path or argument needs a tab"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn yaml12_booleans_in_any_case() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    destroy: True\n    content:\n      type: gpt\n      partitions:\n        a: { size: 100%, bootable: TRUE, content: { type: filesystem, format: ext4, mountpoint: / } }\n";
+    assert_eq!(errs(src), Vec::<String>::new());
+}
+
+#[test]
+fn boolean_on_and_quoted_true() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    destroy: on\n    content:\n      type: gpt\n      partitions:\n        a: { size: 1G, bootable: \"true\" }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "4:14: disk.d1.destroy: expected true or false, found `on`\n  hint: write `true`: `on` is a boolean only in YAML 1.1, and layouts are YAML 1.2",
+            "8:34: disk.d1.content.partitions.a.bootable: expected true or false, found the string `true`\n  hint: remove the quotes: `\"true\"` is a string"
+        ] as [&str; 2]
+    );
+}
+
+#[test]
+fn any_gdisk_type_code() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 1G, type: 8306 }\n        b: { size: 1G, type: ef00 }\n        c: { size: 1G, type: a504 }\n";
+    assert_eq!(errs(src), Vec::<String>::new());
+}
+
+#[test]
+fn near_type_code() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        a: { size: 1G, type: FD01 }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "7:30: disk.d1.content.partitions.a.type: unknown partition type code `FD01`\n  hint: did you mean FD00 (Linux RAID)? `sgdisk -L` lists the codes; or write the type GUID"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn fractional_bytes() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content:\n      type: gpt\n      partitions:\n        data: { size: 1.5B }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "7:23: disk.d1.content.partitions.data.size: `1.5B`: bytes cannot have a fraction\n  hint: use a whole number"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn report_escapes_the_snippet_and_keeps_the_caret_under_the_character() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\u{1b}]0;owned\u{7}\n";
+    let r = layout::load_str("x.yaml", src, &[]).unwrap().report;
+    assert_eq!(
+        r.to_string(),
+        "error: x.yaml:3:21: disk.d1.device: the value contains an invisible or control character (U+001B ESCAPE)\n  3 |     device: /dev/sda\\e]0;owned\\x07\n    |                     ^\n  hint: delete it: it can hide or reorder text or drive the terminal; retype the text if it was pasted\nx.yaml: 1 error in the layout\n"
     );
 }

@@ -14,7 +14,9 @@ const ALL: &str = "--allow-destroy emmc bay1 bay2 bay3 bay4 bay5";
 
 /// `nasstrap ARGS` in the guest: (exit code, stdout, stderr).
 fn nasstrap(g: &Guest, args: &str) -> (i32, String, String) {
-    let o = g.ssh(&format!("NASSTRAP_NO_PROGRESS=1 nasstrap {args} </dev/null"));
+    let o = g.ssh(&format!(
+        "NASSTRAP_NO_PROGRESS=1 nasstrap {args} </dev/null"
+    ));
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into(),
@@ -64,11 +66,17 @@ fn qemu_apply_looks_inside_arrays_only_after_consent() {
     let (code, out, err) = nasstrap(&g, &format!("apply {x} {MAP}"));
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        err.contains("refusing to destroy data on bay1, bay2, bay3, bay4, bay5 without --allow-destroy"),
+        err.contains(
+            "refusing to destroy data on bay1, bay2, bay3, bay4, bay5 without --allow-destroy"
+        ),
         "{err}"
     );
     assert!(err.contains("holds ext4"), "{err}");
-    assert_eq!(state(&g), before, "a refused apply changed md/dm/mount state");
+    assert_eq!(
+        state(&g),
+        before,
+        "a refused apply changed md/dm/mount state"
+    );
 
     // mount --read-only: assembled read-only, mounted ro; unmount stops it.
     let (code, out, err) = nasstrap(&g, &format!("mount {l} {MAP} --root /mnt --read-only"));

@@ -1,5 +1,11 @@
 //! Reading typed values out of the position-aware YAML tree while collecting
 //! every problem instead of stopping at the first (what serde would do).
+//!
+//! Values the tree refused ([`Kind::Refused`]: an unsafe character, already
+//! reported) are present but read as nothing, without a word: no "expected a
+//! string", no "missing `name`" after the name itself was refused. Entries
+//! whose key was refused are absent, and a mapping that lost a key does not
+//! report any key missing (the lost one may have been it).
 
 use super::diag::{Diagnostic, Pos, did_you_mean};
 use super::model::At;
@@ -33,13 +39,21 @@ pub fn join(parent: &str, key: &str) -> String {
 }
 
 impl<'a> Obj<'a> {
-    /// The value under `key`, if present and not null.
+    /// The value under `key`, if present and not null. A refused value is
+    /// returned (it is there, so nobody reports it missing); the accessors of
+    /// [`Ctx`] read it as nothing, silently.
     pub fn get(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()
-            .find(|(k, _)| k.name == key)
+            .find(|(k, _)| !k.refused && k.name == key)
             .map(|(_, v)| v)
             .filter(|v| v.kind != Kind::Null)
+    }
+
+    /// True when a key of this mapping was refused (and reported): any key
+    /// that seems missing may be that one.
+    pub fn lost_keys(&self) -> bool {
+        self.entries.iter().any(|(k, _)| k.refused)
     }
 
     /// The key itself (for its position).
@@ -67,6 +81,9 @@ impl Ctx {
     /// Read `node` as a mapping whose keys must be in `allowed`; keys starting
     /// with `_` are disko's computed internals and are ignored.
     pub fn obj<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Obj<'a>> {
+        if node.kind == Kind::Refused {
+            return None;
+        }
         let Kind::Map(entries) = &node.kind else {
             self.error(
                 node.pos,
@@ -77,7 +94,7 @@ impl Ctx {
             return None;
         };
         for (k, _) in entries {
-            if k.name.starts_with('_') || allowed.contains(&k.name.as_str()) {
+            if k.refused || k.name.starts_with('_') || allowed.contains(&k.name.as_str()) {
                 continue;
             }
             let hint = did_you_mean(&k.name, allowed)
@@ -103,9 +120,9 @@ impl Ctx {
         match &node.kind {
             Kind::Map(entries) => entries
                 .iter()
-                .filter(|(k, _)| !k.name.starts_with('_'))
+                .filter(|(k, v)| !k.name.starts_with('_') && v.kind != Kind::Refused)
                 .collect(),
-            Kind::Null => Vec::new(),
+            Kind::Null | Kind::Refused => Vec::new(),
             _ => {
                 self.error(
                     node.pos,
@@ -126,6 +143,7 @@ impl Ctx {
                 pos: node.pos,
                 path: path.into(),
             }),
+            Kind::Refused => None,
             _ => {
                 self.error(
                     node.pos,
@@ -148,6 +166,7 @@ impl Ctx {
     pub fn req_string(&mut self, o: &Obj, key: &str, hint: &str) -> Option<At<String>> {
         match o.get(key) {
             Some(n) => self.string(n, &o.path_of(key)),
+            None if o.lost_keys() => None,
             None => {
                 self.error(
                     o.pos,
@@ -160,32 +179,53 @@ impl Ctx {
         }
     }
 
-    /// An optional boolean (YAML 1.2: only `true`/`false`).
+    /// An optional boolean: YAML 1.2's `true`/`True`/`TRUE` and
+    /// `false`/`False`/`FALSE`. YAML 1.1's `yes`/`no`/`on`/`off` are refused:
+    /// other readers of the same file (PyYAML, Nix's YAML import) would read
+    /// them as strings or as booleans, so what they mean depends on the reader.
     pub fn boolean(&mut self, o: &Obj, key: &str) -> Option<bool> {
         let n = o.get(key)?;
-        match &n.kind {
+        let (found, hint) = match &n.kind {
             Kind::Scalar {
                 value,
                 quoted: false,
-            } if value == "true" => Some(true),
+            } => match value.as_str() {
+                "true" | "True" | "TRUE" => return Some(true),
+                "false" | "False" | "FALSE" => return Some(false),
+                v => {
+                    let hint = match v.to_ascii_lowercase().as_str() {
+                        "yes" | "y" | "on" => Some(format!(
+                            "write `true`: `{v}` is a boolean only in YAML 1.1, and layouts are YAML 1.2"
+                        )),
+                        "no" | "n" | "off" => Some(format!(
+                            "write `false`: `{v}` is a boolean only in YAML 1.1, and layouts are YAML 1.2"
+                        )),
+                        _ => None,
+                    };
+                    (format!("`{v}`"), hint)
+                }
+            },
             Kind::Scalar {
                 value,
-                quoted: false,
-            } if value == "false" => Some(false),
-            _ => {
-                let found = match &n.kind {
-                    Kind::Scalar { value, .. } => format!("`{value}`"),
-                    _ => n.describe().to_string(),
-                };
-                self.error(
-                    n.pos,
-                    &o.path_of(key),
-                    format!("expected true or false, found {found}"),
-                    None,
-                );
-                None
+                quoted: true,
+            } => {
+                let hint = matches!(
+                    value.as_str(),
+                    "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+                )
+                .then(|| format!("remove the quotes: `\"{value}\"` is a string"));
+                (format!("the string `{value}`"), hint)
             }
-        }
+            Kind::Refused => return None,
+            _ => (n.describe().to_string(), None),
+        };
+        self.error(
+            n.pos,
+            &o.path_of(key),
+            format!("expected true or false, found {found}"),
+            hint,
+        );
+        None
     }
 
     /// An optional integer (quoted digits are accepted: disko writes `"1.2"`-style strings).
@@ -209,6 +249,7 @@ impl Ctx {
                     None
                 }
             },
+            Kind::Refused => None,
             _ => {
                 self.error(
                     n.pos,
@@ -234,6 +275,7 @@ impl Ctx {
                 .filter_map(|(i, it)| self.string(it, &format!("{path}[{i}]")).map(|s| s.v))
                 .collect(),
             Kind::Scalar { value, .. } => vec![value.clone()],
+            Kind::Refused => Vec::new(),
             _ => {
                 self.error(
                     n.pos,

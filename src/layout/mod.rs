@@ -58,13 +58,21 @@ pub fn load_file(path: &std::path::Path, map: &DiskMap) -> Result<Loaded, Report
     let bytes = std::fs::read(path)
         .map_err(|e| fail(format!("cannot read the layout: {e}"), "check the path"))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        fail(
-            format!(
-                "the file is not UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-            "save it as UTF-8",
-        )
+        // Point at the first bad byte; the snippet shows it as U+FFFD.
+        let at = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..at]).expect("valid up to `at`");
+        Report {
+            file: file.clone(),
+            source: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            diagnostics: vec![
+                Diagnostic::error(
+                    Some(diag::pos_at(valid, at)),
+                    "",
+                    format!("the file is not UTF-8 (byte {at})"),
+                )
+                .with_hint("save it as UTF-8"),
+            ],
+        }
     })?;
     load_str(&file, &text, map)
 }
@@ -85,28 +93,38 @@ pub fn load_str(file: &str, text: &str, map: &DiskMap) -> Result<Loaded, Report>
         ));
         return Err(report);
     }
-    let root = match yaml::parse(text) {
-        Ok(Some(root)) => root,
-        Ok(None) => {
-            report.diagnostics.push(
-                Diagnostic::error(None, "", "the layout is empty")
-                    .with_hint("start from layouts/helios64.yaml"),
-            );
-            return Err(report);
-        }
+    let tree = match yaml::parse(text) {
+        Ok(tree) => tree,
         Err(diags) => {
             report.diagnostics = diags;
             return Err(report);
         }
     };
-    let mut cx = decode::Ctx::default();
+    let Some(root) = tree.root else {
+        report.diagnostics.push(
+            Diagnostic::error(None, "", "the layout is empty")
+                .with_hint("start from layouts/helios64.yaml"),
+        );
+        return Err(report);
+    };
+    // Values refused for unsafe characters are missing from the model; the
+    // cross-checks would only report that (a dangling array, no disks).
+    let refused = !tree.refused.is_empty();
+    let mut cx = decode::Ctx {
+        diags: tree.refused,
+    };
     let layout = read::layout(&mut cx, &root);
     report.diagnostics = cx.diags;
     let Some(mut layout) = layout else {
+        sort(&mut report);
         return Err(report);
     };
     report.diagnostics.extend(validate::remap(&mut layout, map));
-    report.diagnostics.extend(validate::validate(&layout));
+    // A refused key or value leaves holes that the cross-checks would only
+    // report again, in words that contradict the file.
+    if !refused {
+        report.diagnostics.extend(validate::validate(&layout));
+    }
     sort(&mut report);
     Ok(Loaded { layout, report })
 }

@@ -1,4 +1,6 @@
 //! GPT partition types: sgdisk's four-hex-digit codes (what disko writes) or GUIDs.
+//! The codes are gdisk 1.0.9's whole table (`gdisk.rs`), so every code disko
+//! passes to sgdisk means here what it means there.
 
 use serde::Serialize;
 
@@ -11,89 +13,40 @@ pub struct PartType {
     pub code: Option<String>,
 }
 
-/// sgdisk codes nasstrap knows: code, GUID, description.
-pub const CODES: &[(&str, &str, &str)] = &[
-    (
-        "0700",
-        "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
-        "Microsoft basic data",
-    ),
-    ("8200", "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", "Linux swap"),
-    (
-        "8300",
-        "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
-        "Linux filesystem",
-    ),
-    (
-        "8304",
-        "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
-        "Linux x86-64 root",
-    ),
-    (
-        "8305",
-        "B921B045-1DF0-41C3-AF44-4C6F280D3FAE",
-        "Linux aarch64 root",
-    ),
-    ("8309", "CA7D7CCB-63ED-4C53-861C-1742536059CC", "Linux LUKS"),
-    ("8E00", "E6D6D379-F507-44C2-A23C-238F2A3DF928", "Linux LVM"),
-    (
-        "A503",
-        "516E7CB4-6ECF-11D6-8FF8-00022D09712B",
-        "FreeBSD ZFS",
-    ),
-    (
-        "BF00",
-        "6A85CF4D-1DD2-11B2-99A6-080020736631",
-        "Solaris root (ZFS)",
-    ),
-    (
-        "BF01",
-        "6A898CC3-1DD2-11B2-99A6-080020736631",
-        "Solaris /usr & Mac ZFS",
-    ),
-    ("EA00", "BC13C2FF-59E6-4262-A352-B275FD6F7172", "XBOOTLDR"),
-    (
-        "EF00",
-        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
-        "EFI system partition",
-    ),
-    (
-        "EF01",
-        "024DEE41-33E7-11D3-9D69-0008C781F39F",
-        "MBR partition scheme",
-    ),
-    (
-        "EF02",
-        "21686148-6449-6E6F-744E-656564454649",
-        "BIOS boot partition",
-    ),
-    ("FD00", "A19D880F-05FC-4D3B-A006-743F0F84911E", "Linux RAID"),
-];
+mod gdisk;
+
+pub use gdisk::{CODES, HIDDEN};
 
 /// Why a type did not resolve: message and hint.
 pub type TypeError = (String, String);
 
-/// Resolve a type code (`EF00`, case-insensitive) or a GUID.
+/// The GUID of a code (upper case), listed or hidden.
+fn guid_of(code: &str) -> Option<&'static str> {
+    CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, g, _)| *g)
+        .or_else(|| HIDDEN.iter().find(|(c, _)| *c == code).map(|(_, g)| *g))
+}
+
+/// Resolve a type code (`EF00`, case-insensitive; every code gdisk 1.0.9
+/// knows) or a GUID.
 pub fn parse(text: &str) -> Result<PartType, TypeError> {
     let t = text.trim();
     if t.len() == 4 && t.chars().all(|c| c.is_ascii_hexdigit()) {
         let up = t.to_ascii_uppercase();
-        return match CODES.iter().find(|(c, _, _)| *c == up) {
-            Some((c, g, _)) => Ok(PartType {
+        if up == "0000" {
+            return Err((
+                "`0000` is gdisk's unused entry, not a partition type".into(),
+                "leave `type` out for 8300 (Linux filesystem, disko's default)".into(),
+            ));
+        }
+        return match guid_of(&up) {
+            Some(g) => Ok(PartType {
                 guid: g.to_string(),
-                code: Some(c.to_string()),
+                code: Some(up),
             }),
-            None => Err((
-                format!("unknown partition type code `{t}`"),
-                format!(
-                    "known codes: {}; or write the type GUID",
-                    CODES
-                        .iter()
-                        .map(|(c, _, _)| *c)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            None => Err((format!("unknown partition type code `{t}`"), code_hint(&up))),
         };
     }
     if looks_like_guid(t) {
@@ -112,10 +65,52 @@ pub fn parse(text: &str) -> Result<PartType, TypeError> {
             )),
         };
     }
-    Err((
-        format!("`{t}` is neither a type code nor a GUID"),
-        "write an sgdisk code such as 8300, FD00, EF00, 8200, BF00, or a type GUID".into(),
-    ))
+    // `EFOO`, `FDOO`: letters O and I/l for the digits 0 and 1.
+    let digits: String = t
+        .chars()
+        .map(|c| match c {
+            'O' | 'o' => '0',
+            'I' | 'l' => '1',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    let hint = match CODES.iter().find(|(c, _, _)| t.len() == 4 && *c == digits) {
+        Some((c, _, d)) => format!("did you mean {c} ({d})? codes are hex digits"),
+        None => "write an sgdisk code such as 8300, FD00, EF00, 8200, BF00 (`sgdisk -L` lists them), or a type GUID".into(),
+    };
+    Err((format!("`{t}` is neither a type code nor a GUID"), hint))
+}
+
+/// The hint for an unknown four-hex-digit code: the listed codes one digit
+/// away, only those of the same family (first two digits) if there are any.
+fn code_hint(code: &str) -> String {
+    let one_off: Vec<&(&str, &str, &str)> = CODES
+        .iter()
+        .filter(|(c, _, _)| c.chars().zip(code.chars()).filter(|(a, b)| a != b).count() == 1)
+        .collect();
+    let family: Vec<_> = one_off
+        .iter()
+        .copied()
+        .filter(|(c, _, _)| c[..2] == code[..2])
+        .collect();
+    let mut near = if family.is_empty() { one_off } else { family };
+    near.truncate(4);
+    let list = |v: &[&(&str, &str, &str)]| -> String {
+        let items: Vec<String> = v.iter().map(|(c, _, d)| format!("{c} ({d})")).collect();
+        match items.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        }
+    };
+    if near.is_empty() {
+        "`sgdisk -L` lists the codes; or write the type GUID".into()
+    } else {
+        format!(
+            "did you mean {}? `sgdisk -L` lists the codes; or write the type GUID",
+            list(&near)
+        )
+    }
 }
 
 fn looks_like_guid(t: &str) -> bool {
@@ -131,7 +126,7 @@ pub fn short_name(guid: &str) -> String {
         .unwrap_or_else(|| guid.to_string())
 }
 
-/// The description of a GUID, if known.
+/// gdisk's description of a GUID, if known.
 pub fn describe(guid: &str) -> Option<&'static str> {
     CODES
         .iter()
@@ -145,30 +140,128 @@ mod tests {
 
     #[test]
     fn codes_and_guids() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("fd00", "A19D880F-05FC-4D3B-A006-743F0F84911E", Some("FD00")),
+            ("ef00", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", Some("EF00")),
+            ("8306", "3B8F8425-20E0-4F3B-907F-1A25A76F98E8", Some("8306")),
+            ("830e", "DF3300CE-D69F-4C92-978C-9BFB0F38D820", Some("830E")),
+            ("A503", "516E7CB6-6ECF-11D6-8FF8-00022D09712B", Some("A503")),
+            ("a504", "516E7CBA-6ECF-11D6-8FF8-00022D09712B", Some("A504")),
+            ("BF01", "6A898CC3-1DD2-11B2-99A6-080020736631", Some("BF01")),
+            // Hidden MBR-style codes resolve like sgdisk resolves them.
+            ("0b00", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", Some("0B00")),
+            // Two codes for one GUID: the code written is kept.
+            ("F108", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", Some("F108")),
+            (
+                "0fc63daf-8483-4772-8e79-3d69d8477de4",
+                "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                Some("8300"),
+            ),
+            (
+                "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+                "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+                Some("EF00"),
+            ),
+            (
+                "00000000-1111-2222-3333-444444444444",
+                "00000000-1111-2222-3333-444444444444",
+                None,
+            ),
+        ];
+        for (text, guid, code) in cases {
+            let t = parse(text).unwrap();
+            assert_eq!(
+                (t.guid.as_str(), t.code.as_deref()),
+                (*guid, *code),
+                "{text}"
+            );
+        }
+        assert_eq!(short_name("c12a7328-f81f-11d2-ba4b-00a0c93ec93b"), "EF00");
+        assert_eq!(short_name("7412F7D5-A156-4B13-81DC-867174929325"), "3000");
         assert_eq!(
-            parse("fd00").unwrap().guid,
-            "A19D880F-05FC-4D3B-A006-743F0F84911E"
+            describe("3B8F8425-20E0-4F3B-907F-1A25A76F98E8"),
+            Some("Linux /srv")
         );
-        let g = parse("0fc63daf-8483-4772-8e79-3d69d8477de4").unwrap();
-        assert_eq!(
-            (g.guid.as_str(), g.code.as_deref()),
-            ("0FC63DAF-8483-4772-8E79-3D69D8477DE4", Some("8300"))
-        );
-        assert_eq!(
-            parse("1234").unwrap_err().0,
-            "unknown partition type code `1234`"
-        );
-        assert_eq!(
-            parse("0FC63DAF-8483-4772-8E79-3D69D8477DEX").unwrap_err().0,
-            "malformed GUID `0FC63DAF-8483-4772-8E79-3D69D8477DEX`"
-        );
-        assert_eq!(
-            parse("0FC63DAF84834772-8E79-3D69D8477DE4").unwrap_err().0,
-            "malformed GUID `0FC63DAF84834772-8E79-3D69D8477DE4`"
-        );
-        assert_eq!(
-            parse("linux").unwrap_err().0,
-            "`linux` is neither a type code nor a GUID"
-        );
+    }
+
+    #[test]
+    fn the_table_is_gdisks() {
+        assert_eq!((CODES.len(), HIDDEN.len()), (241, 14));
+        for (c, g, d) in CODES {
+            assert!(
+                c.len() == 4
+                    && c.chars()
+                        .all(|x| x.is_ascii_hexdigit() && !x.is_ascii_lowercase()),
+                "{c}"
+            );
+            assert!(
+                uuid::Uuid::try_parse(g).is_ok() && g.to_ascii_uppercase() == *g,
+                "{c}"
+            );
+            assert!(!d.is_empty());
+        }
+        let mut codes: Vec<&str> = CODES
+            .iter()
+            .map(|(c, _, _)| *c)
+            .chain(HIDDEN.iter().map(|(c, _)| *c))
+            .collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), 255, "no code twice");
+    }
+
+    #[test]
+    fn refused() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "1234",
+                "unknown partition type code `1234`",
+                "`sgdisk -L` lists the codes; or write the type GUID",
+            ),
+            (
+                "EF03",
+                "unknown partition type code `EF03`",
+                "did you mean EF00 (EFI system partition), EF01 (MBR partition scheme) or EF02 (BIOS boot partition)? `sgdisk -L` lists the codes; or write the type GUID",
+            ),
+            (
+                "fd01",
+                "unknown partition type code `fd01`",
+                "did you mean FD00 (Linux RAID)? `sgdisk -L` lists the codes; or write the type GUID",
+            ),
+            (
+                "0000",
+                "`0000` is gdisk's unused entry, not a partition type",
+                "leave `type` out for 8300 (Linux filesystem, disko's default)",
+            ),
+            (
+                "C000",
+                "unknown partition type code `C000`",
+                "did you mean C001 (HP-UX data) or C002 (HP-UX service)? `sgdisk -L` lists the codes; or write the type GUID",
+            ),
+            (
+                "EFOO",
+                "`EFOO` is neither a type code nor a GUID",
+                "did you mean EF00 (EFI system partition)? codes are hex digits",
+            ),
+            (
+                "0FC63DAF-8483-4772-8E79-3D69D8477DEX",
+                "malformed GUID `0FC63DAF-8483-4772-8E79-3D69D8477DEX`",
+                "a GUID is 8-4-4-4-12 hex digits, e.g. 0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+            ),
+            (
+                "0FC63DAF84834772-8E79-3D69D8477DE4",
+                "malformed GUID `0FC63DAF84834772-8E79-3D69D8477DE4`",
+                "a GUID is 8-4-4-4-12 hex digits, e.g. 0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+            ),
+            (
+                "linux",
+                "`linux` is neither a type code nor a GUID",
+                "write an sgdisk code such as 8300, FD00, EF00, 8200, BF00 (`sgdisk -L` lists them), or a type GUID",
+            ),
+        ];
+        for (text, msg, hint) in cases {
+            let (m, h) = parse(text).unwrap_err();
+            assert_eq!((m.as_str(), h.as_str()), (*msg, *hint), "{text}");
+        }
     }
 }

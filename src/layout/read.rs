@@ -298,7 +298,8 @@ fn firmware_region(cx: &mut Ctx, node: &Node, path: &str) -> Option<Firmware> {
     let name = checked_at(cx, name, |n| names::subject("firmware region", n))?;
     let offset = cx.plain_size(&o, "offset");
     let max_size = cx.plain_size(&o, "max_size");
-    if offset.is_none() && o.get("offset").is_none() {
+    // A key refused for a hidden character was reported already.
+    if offset.is_none() && o.get("offset").is_none() && !o.lost_keys() {
         cx.error(
             o.pos,
             path,
@@ -306,7 +307,7 @@ fn firmware_region(cx: &mut Ctx, node: &Node, path: &str) -> Option<Firmware> {
             Some("e.g. offset: 64s".into()),
         );
     }
-    if max_size.is_none() && o.get("max_size").is_none() {
+    if max_size.is_none() && o.get("max_size").is_none() && !o.lost_keys() {
         cx.error(
             o.pos,
             path,
@@ -341,6 +342,10 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
         return None;
     };
     let Some((tk, tv)) = entries.iter().find(|(k, _)| k.name == "type") else {
+        if entries.iter().any(|(k, _)| k.refused) {
+            // A key refused for a hidden character was reported already.
+            return None;
+        }
         cx.error(
             node.pos,
             path,

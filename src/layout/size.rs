@@ -34,7 +34,8 @@ impl Size {
         match *self {
             Size::Bytes(b) => Some(b),
             Size::Sectors(s) => s.checked_mul(sector),
-            Size::Percent(p) => Some(((disk_bytes as u128 * p as u128) / 100) as u64),
+            // Checked: a percentage built elsewhere could exceed 100.
+            Size::Percent(p) => u64::try_from(disk_bytes as u128 * p as u128 / 100).ok(),
         }
     }
 }
@@ -118,8 +119,9 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
                 hint: "use a whole number".into(),
             });
         }
-        let n: u64 = int_part.parse().map_err(|_| overflow(text))?;
+        let n = int_part.parse::<u64>();
         if unit == "%" {
+            let n = n.unwrap_or(u64::MAX);
             if n == 0 || n > 100 {
                 return Err(SizeError {
                     message: format!("`{text}` is not a percentage between 1% and 100%"),
@@ -132,19 +134,37 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
             });
         }
         return Ok(Parsed {
-            size: Size::Sectors(n),
+            size: Size::Sectors(n.map_err(|_| overflow(text))?),
             tolerance: 0,
         });
     }
     let Some(&(_, shift)) = UNITS.iter().find(|(u, _)| *u == unit) else {
         return Err(unit_error(text, num, unit));
     };
+    // Trailing zeros of the fraction say nothing; more than a byte's
+    // precision in any unit is a typo, and would overflow the scale below.
+    let frac_part = frac_part.trim_end_matches('0');
+    if shift == 0 && !frac_part.is_empty() {
+        return Err(SizeError {
+            message: format!("`{text}`: bytes cannot have a fraction"),
+            hint: "use a whole number".into(),
+        });
+    }
+    if frac_part.len() > MAX_DECIMALS {
+        return Err(SizeError {
+            message: format!("`{text}` has more than {MAX_DECIMALS} decimal places"),
+            hint: "no size needs that precision; write fewer decimals".into(),
+        });
+    }
     // Exact integer arithmetic: value = digits * 2^shift / 10^frac_len.
-    let digits: String = format!("{int_part}{frac_part}");
+    // Leading zeros are dropped so they cannot overflow the parse.
+    let digits = format!("{int_part}{frac_part}");
+    let digits = match digits.trim_start_matches('0') {
+        "" => "0",
+        d => d,
+    };
     let mantissa: u128 = digits.parse().map_err(|_| overflow(text))?;
-    let scale = 10u128
-        .checked_pow(frac_part.len() as u32)
-        .ok_or_else(|| overflow(text))?;
+    let scale = 10u128.pow(frac_part.len() as u32);
     let bytes = mantissa
         .checked_mul(1u128 << shift)
         .ok_or_else(|| overflow(text))?
@@ -160,6 +180,10 @@ pub fn parse(text: &str) -> Result<Parsed, SizeError> {
         tolerance,
     })
 }
+
+/// Decimals beyond this are refused: 2^50 (a PiB) has 16 digits, so 16
+/// decimals reach below a byte in every unit, and 10^18 fits the arithmetic.
+const MAX_DECIMALS: usize = 18;
 
 fn overflow(text: &str) -> SizeError {
     SizeError {
@@ -239,6 +263,17 @@ mod tests {
             ("0", Size::Bytes(0), 0),
             (" 16 MiB ", Size::Bytes(16 << 20), 0),
             ("512B", Size::Bytes(512), 0),
+            ("1.50G", Size::Bytes(3 << 29), (1 << 30) / 20),
+            ("0001G", Size::Bytes(1 << 30), 0),
+            (
+                "00000000000000000000000000000000000000000001K",
+                Size::Bytes(1024),
+                0,
+            ),
+            ("18446744073709551615B", Size::Bytes(u64::MAX), 0),
+            ("16383.999999999999999999P", Size::Bytes(u64::MAX), 0),
+            ("2.0B", Size::Bytes(2), 0),
+            ("0100%", Size::Percent(100), 0),
         ];
         for (text, size, tol) in cases {
             assert_eq!(
@@ -296,6 +331,41 @@ mod tests {
                 "use a whole number",
             ),
             (
+                "18446744073709551616B",
+                "`18446744073709551616B` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "16384P",
+                "`16384P` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "99999999999999999999999999999999999999999999K",
+                "`99999999999999999999999999999999999999999999K` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "18446744073709551616s",
+                "`18446744073709551616s` is too large",
+                "sizes must fit in 64 bits (16 EiB)",
+            ),
+            (
+                "99999999999999999999%",
+                "`99999999999999999999%` is not a percentage between 1% and 100%",
+                "100% means the rest of the disk",
+            ),
+            (
+                "1.5B",
+                "`1.5B`: bytes cannot have a fraction",
+                "use a whole number",
+            ),
+            (
+                "0.0000000000000000001G",
+                "`0.0000000000000000001G` has more than 18 decimal places",
+                "no size needs that precision; write fewer decimals",
+            ),
+            (
                 "1..5G",
                 "`1..5G` is not a size",
                 "write a number and a unit: 512MiB, 16GiB, 2048s, 100% (K/M/G/T are binary, as in disko and sgdisk)",
@@ -309,6 +379,15 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn bytes_never_wrap() {
+        assert_eq!(Size::Percent(100).bytes(512, u64::MAX), Some(u64::MAX));
+        assert_eq!(Size::Percent(50).bytes(512, 1000), Some(500));
+        assert_eq!(Size::Percent(200).bytes(512, u64::MAX), None);
+        assert_eq!(Size::Sectors(u64::MAX).bytes(512, 0), None);
+        assert_eq!(Size::Sectors(8).bytes(4096, 0), Some(32768));
     }
 
     #[test]

@@ -4,15 +4,40 @@
 //!
 //! Duplicate keys are refused here: YAML maps otherwise silently keep the last
 //! value, and a duplicated disk would vanish from the layout.
+//!
+//! So are control and invisible characters (see [`is_unsafe`]) in any key or
+//! value nasstrap reads: they can drive the terminal that shows a plan or make
+//! two different names look the same. The error points at the character
+//! itself (`flaws`). A refused value becomes [`Kind::Refused`], which readers
+//! take for present but empty, silently; a refused key keeps its entry, marked,
+//! with its value refused and unread, and its mapping reports nothing missing.
+//!
+//! TAB is refused like the rest, also in quoted strings and extraArgs: no name,
+//! path, option or argument needs one, and a tab shows as spaces, so nobody
+//! would tell `a<TAB>b` from `a b` in a plan. Values under disko's internal
+//! `_…` keys and its hooks are shell text that nasstrap never uses (hooks are
+//! refused by name), so they are not checked, unless an alias carries them
+//! somewhere that is read.
 
-use super::diag::{Diagnostic, Pos};
-use saphyr_parser::{Event, Parser, ScalarStyle};
+mod flaws;
+mod syntax;
+
+pub use syntax::SyntaxKind;
+
+use super::diag::{Diagnostic, Pos, char_name, is_unsafe, pos_at};
+use super::read::HOOKS;
+use flaws::{find_in_source, first_unsafe, unsafe_char_error};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
+use syntax::syntax_error;
 
 /// Deeper nesting than this is refused; real layouts are under 15 levels.
 pub const MAX_DEPTH: usize = 100;
 /// Alias expansion may not grow the tree beyond this many nodes (billion laughs).
 pub const MAX_NODES: usize = 1_000_000;
+/// Nor beyond this much scalar text: a long string aliased many times is the
+/// same bomb with fewer nodes.
+pub const MAX_TEXT_BYTES: usize = 64 << 20;
 
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +48,7 @@ pub struct Node {
     pub pos: Pos,
 }
 
-/// The three YAML node kinds, with null split out of scalars.
+/// The three YAML node kinds, with null split out of scalars, and refused values.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// `~`, `null`, or nothing.
@@ -34,6 +59,9 @@ pub enum Kind {
     Seq(Vec<Node>),
     /// A mapping with scalar keys, in document order.
     Map(Vec<(Key, Node)>),
+    /// A value refused while reading (an unsafe character in it or in one of
+    /// its keys). Its error is already reported: readers skip it silently.
+    Refused,
 }
 
 /// A mapping key.
@@ -43,6 +71,9 @@ pub struct Key {
     pub name: String,
     /// Where the key is.
     pub pos: Pos,
+    /// The key held an unsafe character (reported; `name` is the key without
+    /// it): its value is [`Kind::Refused`] and the mapping may lack any key.
+    pub refused: bool,
 }
 
 impl Node {
@@ -53,8 +84,18 @@ impl Node {
             Kind::Scalar { .. } => "a scalar",
             Kind::Seq(_) => "a list",
             Kind::Map(_) => "a mapping",
+            Kind::Refused => "a refused value",
         }
     }
+}
+
+/// A parsed document: the tree and the values refused on the way.
+#[derive(Debug)]
+pub struct Tree {
+    /// The root; `None` when the file holds no document at all.
+    pub root: Option<Node>,
+    /// One error per refused key or value; the tree holds [`Kind::Refused`] there.
+    pub refused: Vec<Diagnostic>,
 }
 
 fn pos_of(m: &saphyr_parser::Marker) -> Pos {
@@ -64,11 +105,18 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
     }
 }
 
+/// True for keys whose values nasstrap does not read as data: disko's
+/// computed internals and its hooks (shell text; hooks are refused by name).
+fn unread_key(name: &str) -> bool {
+    name.starts_with('_') || HOOKS.contains(&name)
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
         pos: Pos,
         anchor: usize,
+        unread: bool,
     },
     Map {
         entries: Vec<(Key, Node)>,
@@ -76,25 +124,197 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         seen: HashMap<String, Pos>,
+        unread: bool,
     },
 }
 
-/// Parse `src` into a tree. `Ok(None)` means the file holds no document at all.
-/// On error, every diagnostic found before the parser gave up is returned.
-pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+/// An anchored node and whether it was defined where values are not read
+/// (and so not checked).
+struct Anchor {
+    node: Node,
+    unread: bool,
+}
+
+/// The state of one parse.
+struct Reader<'s> {
+    src: &'s str,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Anchor>,
+    /// Duplicate keys and fatal errors.
+    diags: Vec<Diagnostic>,
+    refused: Vec<Diagnostic>,
+    nodes: usize,
+    text_bytes: usize,
+    /// A character index and its byte offset in `src`, moved forward as
+    /// flaws are located (events come in source order, so this stays linear).
+    cursor: (usize, usize),
+}
+
+impl<'s> Reader<'s> {
+    /// True when the next node is not read as data (under `_…` or a hook).
+    fn unread(&self) -> bool {
+        match self.stack.last() {
+            None => false,
+            Some(Frame::Seq { unread, .. }) => *unread,
+            Some(Frame::Map {
+                unread, pending, ..
+            }) => {
+                *unread
+                    || pending
+                        .as_ref()
+                        .is_some_and(|k| k.refused || unread_key(&k.name))
+            }
+        }
+    }
+
+    /// True when the next scalar is a mapping key.
+    fn at_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }))
+    }
+
+    /// The YAML path of the next node, as the decoder writes paths.
+    fn path(&self) -> String {
+        let mut p = String::new();
+        for f in &self.stack {
+            match f {
+                Frame::Seq { items, .. } => p.push_str(&format!("[{}]", items.len())),
+                Frame::Map {
+                    pending: Some(k), ..
+                } => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(&k.name);
+                }
+                Frame::Map { pending: None, .. } => {}
+            }
+        }
+        p
+    }
+
+    /// Byte offset of character index `idx`.
+    fn byte_at(&mut self, idx: usize) -> usize {
+        if idx < self.cursor.0 {
+            self.cursor = (0, 0);
+        }
+        let (mut i, mut b) = self.cursor;
+        let mut it = self.src[b..].chars();
+        while i < idx {
+            match it.next() {
+                Some(c) => {
+                    i += 1;
+                    b += c.len_utf8();
+                }
+                None => break,
+            }
+        }
+        self.cursor = (i, b);
+        b
+    }
+
+    /// Where in the source the scalar at `span` holds `c` (raw, or written as
+    /// an escape in double quotes); the scalar's start if it cannot be found.
+    fn locate(&mut self, span: &Span, style: ScalarStyle, c: char) -> Pos {
+        let start = self.byte_at(span.start.index());
+        let end = self.byte_at(span.end.index()).max(start);
+        find_in_source(&self.src[start..end], pos_of(&span.start), style, c)
+            .unwrap_or(pos_of(&span.start))
+    }
+
+    /// Refuse a key or value holding the unsafe character `c` at `at`. A
+    /// key's path is its mapping's: the key is not on the path yet.
+    fn refuse(&mut self, at: Pos, c: char, key: bool) {
+        let path = self.path();
+        let what = if key { "key" } else { "value" };
+        self.refused.push(unsafe_char_error(at, path, what, c));
+    }
+
+    /// Count `n` against the node and text budgets.
+    fn spend(&mut self, n: &Node, pos: Pos) -> Result<(), Diagnostic> {
+        let (nodes, bytes) = size(n);
+        self.nodes += nodes;
+        self.text_bytes += bytes;
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::error(
+                Some(pos),
+                "",
+                "aliases expand to more than a million nodes",
+            )
+            .with_hint("a layout never needs this; is the file a YAML bomb?"));
+        }
+        if self.text_bytes > MAX_TEXT_BYTES {
+            return Err(Diagnostic::error(
+                Some(pos),
+                "",
+                "aliases expand to more than 64 MiB of text",
+            )
+            .with_hint("a layout never needs this; is the file a YAML bomb?"));
+        }
+        Ok(())
+    }
+
+    /// All errors so far, in file order.
+    fn all(mut self) -> Vec<Diagnostic> {
+        self.refused.append(&mut self.diags);
+        self.refused
+            .sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
+        self.refused
+    }
+}
+
+/// Scalar nodes and text bytes in `n`, for the bomb budgets.
+fn size(n: &Node) -> (usize, usize) {
+    match &n.kind {
+        Kind::Seq(items) => items
+            .iter()
+            .map(size)
+            .fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        Kind::Map(entries) => entries.iter().fold((1, 0), |a, (k, v)| {
+            let b = size(v);
+            (a.0 + 1 + b.0, a.1 + k.name.len() + b.1)
+        }),
+        Kind::Scalar { value, .. } => (1, value.len()),
+        _ => (1, 0),
+    }
+}
+
+/// Parse `src` into a tree. Values with unsafe characters are refused in
+/// the tree and reported in [`Tree::refused`]. `Err` for what leaves no
+/// usable tree (syntax errors, duplicate keys, bombs), with every
+/// diagnostic found before the parser gave up.
+pub fn parse(src: &str) -> Result<Tree, Vec<Diagnostic>> {
+    let mut r = Reader {
+        src,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        diags: Vec::new(),
+        refused: Vec::new(),
+        nodes: 0,
+        text_bytes: 0,
+        cursor: (0, 0),
+    };
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
-    let mut nodes = 0usize;
+    // The parser takes a NUL for the end of the input and then reports
+    // something else (an unclosed quote); name it instead.
+    if let Some(at) = src.find('\0') {
+        r.diags.push(
+            Diagnostic::error(
+                Some(pos_at(src, at)),
+                "",
+                format!("the file contains a {} character", char_name('\0')),
+            )
+            .with_hint("a layout is a text file; is this the right file?"),
+        );
+        return Err(r.all());
+    }
 
     for item in Parser::new_from_str(src) {
         let (event, span) = match item {
             Ok(x) => x,
             Err(e) => {
-                diags.push(syntax_error(e.marker(), e.info()));
-                return Err(diags);
+                r.diags.push(syntax_error(e.marker(), e.info()));
+                return Err(r.all());
             }
         };
         let pos = pos_of(&span.start);
@@ -102,42 +322,47 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    diags.push(
+                    r.diags.push(
                         Diagnostic::error(Some(pos), "", "more than one YAML document in the file")
                             .with_hint("a layout is one document; remove the extra `---`"),
                     );
-                    return Err(diags);
+                    return Err(r.all());
                 }
                 None
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    diags.push(Diagnostic::error(
+                if r.stack.len() >= MAX_DEPTH {
+                    r.diags.push(Diagnostic::error(
                         Some(pos),
                         "",
                         format!("nesting deeper than {MAX_DEPTH} levels"),
                     ));
-                    return Err(diags);
+                    return Err(r.all());
                 }
+                let unread = r.unread();
                 if matches!(event, Event::SequenceStart(..)) {
-                    stack.push(Frame::Seq {
+                    r.stack.push(Frame::Seq {
                         items: Vec::new(),
                         pos,
                         anchor,
+                        unread,
                     });
                 } else {
-                    stack.push(Frame::Map {
+                    r.stack.push(Frame::Map {
                         entries: Vec::new(),
                         pending: None,
                         pos,
                         anchor,
                         seen: HashMap::new(),
+                        unread,
                     });
                 }
                 continue;
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => Some((
+            Event::SequenceEnd => match r.stack.pop() {
+                Some(Frame::Seq {
+                    items, pos, anchor, ..
+                }) => Some((
                     Node {
                         kind: Kind::Seq(items),
                         pos,
@@ -146,7 +371,7 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 )),
                 _ => unreachable!("the parser balances sequence events"),
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match r.stack.pop() {
                 Some(Frame::Map {
                     entries,
                     pos,
@@ -162,41 +387,68 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 _ => unreachable!("the parser balances mapping events"),
             },
             Event::Scalar(value, style, anchor, _tag) => {
-                let quoted = !matches!(style, ScalarStyle::Plain);
-                let kind =
-                    if !quoted && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
-                        Kind::Null
-                    } else {
-                        Kind::Scalar {
-                            value: value.into_owned(),
-                            quoted,
+                // Plain text is bounded by the file size; only aliases grow it.
+                r.text_bytes += value.len();
+                let flaw = value.chars().find(|c| is_unsafe(*c));
+                let kind = match flaw {
+                    Some(c) if !r.unread() => {
+                        let at = r.locate(&span, style, c);
+                        let key = r.at_key();
+                        r.refuse(at, c, key);
+                        if key && let Some(Frame::Map { pending, .. }) = r.stack.last_mut() {
+                            // Without the character, `dev<ZWSP>ice` still
+                            // counts as the `device` the mapping has.
+                            *pending = Some(Key {
+                                name: value.chars().filter(|c| !is_unsafe(*c)).collect(),
+                                pos,
+                                refused: true,
+                            });
+                            continue;
                         }
-                    };
+                        Kind::Refused
+                    }
+                    _ => {
+                        let quoted = !matches!(style, ScalarStyle::Plain);
+                        if !quoted && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
+                        {
+                            Kind::Null
+                        } else {
+                            Kind::Scalar {
+                                value: value.into_owned(),
+                                quoted,
+                            }
+                        }
+                    }
+                };
                 Some((Node { kind, pos }, anchor))
             }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
-                    nodes += count(n);
-                    if nodes > MAX_NODES {
-                        diags.push(
-                            Diagnostic::error(
-                                Some(pos),
-                                "",
-                                "aliases expand to more than a million nodes",
-                            )
-                            .with_hint("a layout never needs this; is the file a YAML bomb?"),
-                        );
-                        return Err(diags);
+            Event::Alias(id) => match r.anchors.get(&id) {
+                Some(a) => {
+                    let mut n = Node {
+                        pos,
+                        ..a.node.clone()
+                    };
+                    if a.unread
+                        && !r.unread()
+                        && let Some(c) = first_unsafe(&n)
+                    {
+                        let key = r.at_key();
+                        r.refuse(pos, c, key);
+                        n.kind = Kind::Refused;
                     }
-                    Some((Node { pos, ..n.clone() }, 0))
+                    if let Err(d) = r.spend(&n, pos) {
+                        r.diags.push(d);
+                        return Err(r.all());
+                    }
+                    Some((n, 0))
                 }
                 None => {
-                    diags.push(Diagnostic::error(
+                    r.diags.push(Diagnostic::error(
                         Some(pos),
                         "",
                         "alias to an unknown anchor",
                     ));
-                    return Err(diags);
+                    return Err(r.all());
                 }
             },
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
@@ -204,33 +456,61 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
         let Some((node, anchor)) = finished else {
             continue;
         };
-        nodes += 1;
-        if nodes > MAX_NODES {
-            diags.push(Diagnostic::error(
+        r.nodes += 1;
+        if r.nodes > MAX_NODES {
+            r.diags.push(Diagnostic::error(
                 Some(pos),
                 "",
                 "the document has more than a million nodes",
             ));
-            return Err(diags);
+            return Err(r.all());
         }
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let unread = r.unread();
+            r.anchors.insert(
+                anchor,
+                Anchor {
+                    node: node.clone(),
+                    unread,
+                },
+            );
         }
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending,
-                seen,
-                ..
-            }) => match pending.take() {
+        attach(&mut r, &mut root, node);
+    }
+    if r.diags.is_empty() {
+        r.refused
+            .sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((0, 0)));
+        Ok(Tree {
+            root,
+            refused: r.refused,
+        })
+    } else {
+        Err(r.all())
+    }
+}
+
+/// Put a finished node where it belongs: the root, a list, or a mapping
+/// (as its next key, or as the value of the pending key).
+fn attach(r: &mut Reader, root: &mut Option<Node>, node: Node) {
+    match r.stack.last_mut() {
+        None => *root = Some(node),
+        // A refused list item is dropped: readers of lists would otherwise
+        // complain about it once more (e.g. "not a bit number").
+        Some(Frame::Seq { .. }) if node.kind == Kind::Refused => {}
+        Some(Frame::Seq { items, .. }) => items.push(node),
+        Some(Frame::Map {
+            entries,
+            pending,
+            seen,
+            ..
+        }) => {
+            match pending.take() {
                 None => {
                     let name = match &node.kind {
                         Kind::Scalar { value, .. } => value.clone(),
-                        Kind::Null => String::new(),
+                        Kind::Null | Kind::Refused => String::new(),
                         _ => {
-                            diags.push(Diagnostic::error(
+                            r.diags.push(Diagnostic::error(
                                 Some(node.pos),
                                 "",
                                 "mapping keys must be plain names",
@@ -241,140 +521,35 @@ pub fn parse(src: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     *pending = Some(Key {
                         name,
                         pos: node.pos,
+                        refused: false,
                     });
                 }
+                // The value of a refused key is refused with it, unread.
+                Some(key) if key.refused => entries.push((
+                    key,
+                    Node {
+                        kind: Kind::Refused,
+                        pos: node.pos,
+                    },
+                )),
                 Some(key) => {
                     if let Some(first) = seen.get(&key.name) {
-                        diags.push(
-                            Diagnostic::error(Some(key.pos), "", format!("duplicate key `{}`", key.name)).with_hint(
-                                format!(
-                                    "first defined at line {}; YAML would silently keep only the last one",
-                                    first.line
-                                ),
-                            ),
-                        );
+                        r.diags.push(
+                        Diagnostic::error(Some(key.pos), "", format!("duplicate key `{}`", key.name))
+                            .with_hint(format!(
+                                "first defined at line {}; YAML would silently keep only the last one",
+                                first.line
+                            )),
+                    );
                     } else {
                         seen.insert(key.name.clone(), key.pos);
                         entries.push((key, node));
                     }
                 }
-            },
+            }
         }
-    }
-    if diags.is_empty() {
-        Ok(root)
-    } else {
-        Err(diags)
-    }
-}
-
-fn count(n: &Node) -> usize {
-    match &n.kind {
-        Kind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        Kind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + count(v)).sum::<usize>(),
-        _ => 1,
-    }
-}
-
-fn syntax_error(m: &saphyr_parser::Marker, info: &str) -> Diagnostic {
-    let pos = Some(pos_of(m));
-    let d = Diagnostic::error(pos, "", format!("yaml syntax: {info}"));
-    if info.contains("tab") {
-        d.with_hint("indent with spaces; YAML does not allow tabs for indentation")
-    } else if info.contains("flow") || info.contains("']'") || info.contains("'}'") {
-        d.with_hint("a `[` or `{` is not closed")
-    } else if info.contains("anchor") {
-        d.with_hint("define the anchor (`&name`) before the alias (`*name`) uses it")
-    } else {
-        d
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(src: &str) -> Vec<String> {
-        parse(src)
-            .unwrap_err()
-            .iter()
-            .map(|d| d.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn positions_and_kinds() {
-        let n = parse("a:\n  b: [1, \"x\"]\n  c: ~\n").unwrap().unwrap();
-        let Kind::Map(e) = &n.kind else { panic!() };
-        assert_eq!(e[0].0.name, "a");
-        let Kind::Map(inner) = &e[0].1.kind else {
-            panic!()
-        };
-        assert_eq!(inner[0].0.pos, Pos { line: 2, col: 3 });
-        assert_eq!(inner[1].1.kind, Kind::Null);
-        let Kind::Seq(items) = &inner[0].1.kind else {
-            panic!()
-        };
-        assert_eq!(
-            items[1].kind,
-            Kind::Scalar {
-                value: "x".into(),
-                quoted: true
-            }
-        );
-        assert_eq!(items[1].pos, Pos { line: 2, col: 10 });
-    }
-
-    #[test]
-    fn empty_document() {
-        assert_eq!(parse("").unwrap(), None);
-        assert_eq!(parse("# only a comment\n").unwrap(), None);
-    }
-
-    #[test]
-    fn duplicate_keys_are_errors() {
-        assert_eq!(
-            err("disk:\n  sda: {}\n  sda: {}\n"),
-            [
-                "3:3: duplicate key `sda`\n  hint: first defined at line 2; YAML would silently keep only the last one"
-            ]
-        );
-    }
-
-    #[test]
-    fn syntax_errors_have_positions() {
-        assert_eq!(
-            err("a:\n\tb: 1\n"),
-            [
-                "2:2: yaml syntax: tabs disallowed within this context (block indentation)\n  hint: indent with spaces; YAML does not allow tabs for indentation"
-            ]
-        );
-        assert_eq!(
-            err("a: [1, 2\n"),
-            [
-                "2:1: yaml syntax: while parsing a flow sequence, expected ',' or ']'\n  hint: a `[` or `{` is not closed"
-            ]
-        );
-        assert_eq!(
-            err("a: *nope\n"),
-            [
-                "1:4: yaml syntax: while parsing node, found unknown anchor\n  hint: define the anchor (`&name`) before the alias (`*name`) uses it"
-            ]
-        );
-    }
-
-    #[test]
-    fn bombs_and_depth_are_refused() {
-        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-        assert_eq!(err(&deep), ["1:256: yaml syntax: recursion limit exceeded"]);
-        let deep = "[".repeat(120) + &"]".repeat(120);
-        assert_eq!(err(&deep), ["1:101: nesting deeper than 100 levels"]);
-        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        let mut prev = 'a';
-        for c in 'b'..='k' {
-            bomb.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
-            prev = c;
-        }
-        assert!(err(&bomb)[0].contains("more than a million nodes"));
-    }
-}
+mod tests;

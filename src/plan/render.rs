@@ -1,6 +1,12 @@
 //! The plan for people (text) and for programs (JSON, documented in docs/plan-json.md).
+//!
+//! Names, paths, descriptions and reasons come from the layout, the command
+//! line and the disks themselves (labels, mount points); the text renderings
+//! print them through [`escape`] so none can drive the terminal. JSON needs
+//! nothing: serde escapes control characters.
 
 use super::{Action, Change, KeySource, Plan, partition_path};
+use crate::layout::diag::escape;
 use crate::layout::parttype;
 use crate::layout::size::human;
 use std::fmt::Write;
@@ -34,7 +40,7 @@ pub fn text(plan: &Plan) -> String {
             )
         })
         .unwrap_or_default();
-    let _ = writeln!(s, "plan for {}{board}", plan.layout);
+    let _ = writeln!(s, "plan for {}{board}", escape(&plan.layout));
     for d in &plan.disks {
         let src = match d.facts.source {
             super::SizeSource::Expect => "expect.size",
@@ -45,8 +51,8 @@ pub fn text(plan: &Plan) -> String {
         let _ = writeln!(
             s,
             "\ndisk {}  {}  {} ({src}), {}-byte sectors{}",
-            d.name,
-            d.device,
+            escape(&d.name),
+            escape(&d.device),
             human(d.facts.size_bytes),
             d.facts.sector,
             if d.boot_medium { ", boot medium" } else { "" }
@@ -56,7 +62,7 @@ pub fn text(plan: &Plan) -> String {
             let _ = writeln!(
                 s,
                 "  firmware {:<10} sectors {}..{} ({} max){}",
-                r.name,
+                escape(&r.name),
                 r.offset / sec,
                 (r.offset + r.max_size).div_ceil(sec) - 1,
                 human(r.max_size),
@@ -78,27 +84,24 @@ pub fn text(plan: &Plan) -> String {
                     s,
                     "  {:<3} {:<12} sectors {:>11}..{:<11} {:>9}  {} {}{flags}",
                     format!("p{}", p.number),
-                    p.name,
+                    escape(&p.name),
                     p.first_lba,
                     p.last_lba,
                     human(p.bytes(t.sector)),
                     parttype::short_name(&p.type_guid),
-                    partition_path(&d.device, p.number),
+                    escape(&partition_path(&d.device, p.number)),
                 );
             }
         }
     }
     let _ = writeln!(s, "\nsteps:");
     for st in &plan.steps {
-        let _ = writeln!(s, "  {:>3}  {}  {}", st.id, mark(st.change), st.description);
-        if let Some(r) = &st.reason {
-            let _ = writeln!(s, "                  because {r}");
-        }
+        step(&mut s, st);
     }
-    let destroy: Vec<&str> = {
+    let destroy: Vec<String> = {
         let mut v: Vec<&str> = plan.destructive().map(|st| st.subject.as_str()).collect();
         v.dedup();
-        v
+        v.into_iter().map(|x| escape(x).into_owned()).collect()
     };
     let _ = writeln!(s);
     if plan.is_noop() {
@@ -115,6 +118,20 @@ pub fn text(plan: &Plan) -> String {
         );
     }
     s
+}
+
+/// One step and its reason.
+fn step(s: &mut String, st: &super::Step) {
+    let _ = writeln!(
+        s,
+        "  {:>3}  {}  {}",
+        st.id,
+        mark(st.change),
+        escape(&st.description)
+    );
+    if let Some(r) = &st.reason {
+        let _ = writeln!(s, "                  because {}", escape(r));
+    }
 }
 
 /// A one-line summary of an action's key source, for descriptions.
@@ -134,17 +151,14 @@ pub fn is_mount(a: &Action) -> bool {
 /// The diff for people: only what would change, each with its reason.
 pub fn diff_text(plan: &Plan) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "diff of {} against the live disks", plan.layout);
+    let _ = writeln!(s, "diff of {} against the live disks", escape(&plan.layout));
     let kept = plan
         .steps
         .iter()
         .filter(|st| st.change == Change::Keep)
         .count();
     for st in plan.steps.iter().filter(|st| st.change != Change::Keep) {
-        let _ = writeln!(s, "  {:>3}  {}  {}", st.id, mark(st.change), st.description);
-        if let Some(r) = &st.reason {
-            let _ = writeln!(s, "                  because {r}");
-        }
+        step(&mut s, st);
     }
     if plan.is_noop() {
         let _ = writeln!(
@@ -152,9 +166,9 @@ pub fn diff_text(plan: &Plan) -> String {
             "no changes: the disks match the layout ({kept} steps already done)"
         );
     } else {
-        let destroy: std::collections::BTreeSet<&str> = plan
+        let destroy: std::collections::BTreeSet<String> = plan
             .destructive()
-            .flat_map(|st| st.disks.iter().map(String::as_str))
+            .flat_map(|st| st.disks.iter().map(|d| escape(d).into_owned()))
             .collect();
         let changes = plan.steps.len() - kept;
         let _ = write!(
@@ -173,4 +187,95 @@ pub fn diff_text(plan: &Plan) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::diag::is_unsafe;
+
+    /// What a hostile disk label, `--disk` argument or probed name could carry:
+    /// a title-setting OSC, a bidi override and a forged next line.
+    const EVIL: &str = "x\u{1b}]0;pwned\u{7}\u{9b}2J\u{202e}\nrm -rf /";
+
+    /// A real plan, with every user-controlled string made hostile.
+    fn hostile_plan() -> Plan {
+        let src = "disk:\n  d1:\n    device: /dev/sda\n    firmware: [{ name: u-boot, offset: 64s, max_size: 4MiB, image: u.img }]\n    content:\n      type: gpt\n      partitions:\n        root: { start: 16MiB, size: 100%, content: { type: filesystem, format: ext4, mountpoint: / } }\n";
+        let l = crate::layout::load_str("l.yaml", src, &[]).unwrap();
+        let opts = super::super::Options {
+            firmware: true,
+            ..Default::default()
+        };
+        let mut p = super::super::build(&l, &opts).unwrap();
+        p.layout.push_str(EVIL);
+        for d in &mut p.disks {
+            d.name.push_str(EVIL);
+            d.device.push_str(EVIL);
+            for r in &mut d.firmware {
+                r.name.push_str(EVIL);
+            }
+            if let Some(t) = &mut d.table {
+                for part in &mut t.partitions {
+                    part.name.push_str(EVIL);
+                    part.label.push_str(EVIL);
+                }
+            }
+        }
+        for (i, st) in p.steps.iter_mut().enumerate() {
+            st.description.push_str(EVIL);
+            st.subject.push_str(EVIL);
+            st.reason = Some(EVIL.into());
+            st.disks.iter_mut().for_each(|d| d.push_str(EVIL));
+            if i == 0 {
+                st.change = Change::Destroy;
+            }
+            match &mut st.action {
+                Action::WriteGpt { disk, device } => {
+                    disk.push_str(EVIL);
+                    device.push_str(EVIL);
+                }
+                Action::WriteFirmware {
+                    device,
+                    region,
+                    image,
+                    ..
+                } => {
+                    for s in [device, region, image] {
+                        s.push_str(EVIL);
+                    }
+                }
+                Action::WipeSignatures { device } => device.push_str(EVIL),
+                _ => {}
+            }
+        }
+        p
+    }
+
+    fn raw_unsafe(out: &str) -> Vec<char> {
+        out.chars()
+            .filter(|c| *c != '\n' && is_unsafe(*c))
+            .collect()
+    }
+
+    #[test]
+    fn text_and_diff_escape_what_they_print() {
+        let p = hostile_plan();
+        for out in [text(&p), diff_text(&p)] {
+            assert_eq!(raw_unsafe(&out), Vec::<char>::new(), "{out}");
+            assert!(!out.lines().any(|l| l.starts_with("rm -rf")), "{out}");
+            assert!(
+                out.contains("x\\e]0;pwned\\x07\\u{9b}2J\\u{202e}\\nrm -rf /"),
+                "{out}"
+            );
+        }
+        assert!(json(&p).contains("x\\u001b]0;pwned\\u0007\u{9b}2J\u{202e}\\nrm -rf /"));
+    }
+
+    #[test]
+    fn the_script_writes_no_unsafe_character_raw() {
+        let out = super::super::script::sh(&hostile_plan());
+        assert_eq!(raw_unsafe(&out), Vec::<char>::new(), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("rm -rf")), "{out}");
+        assert!(out.contains("\nnl='\n'\n"), "{out}");
+    }
 }

@@ -179,7 +179,7 @@ fn dataset(cx: &mut Ctx, pool: &str, name: &str, site: Site, node: &Node) -> Opt
         },
         "zfs_volume" => {
             let Some(size) = cx.plain_size(&o, "size") else {
-                if o.get("size").is_none() {
+                if o.get("size").is_none() && !o.lost_keys() {
                     cx.error(
                         o.pos,
                         &site.path,
