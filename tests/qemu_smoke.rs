@@ -123,24 +123,14 @@ fn disks_survive_a_kill_and_a_previous_nas_assembles_with_udev() {
     bay5.read_exact(&mut sector).unwrap();
     assert_eq!(&sector, b"nasstrap-marker\n");
 
-    // With udev, Debian's mdadm rules assemble the old array from both halves (read-only
-    // until written: `active (auto-read-only) raid1`).
+    // With udev, Debian's mdadm rules assemble the old array from both halves.
     let opts = BootOpts {
         work: Some(work),
         ..BootOpts::default()
     };
     let guest = Guest::boot(opts).expect("third boot");
     let mdstat = guest.ssh_ok("cat /proc/mdstat");
-    let mut lines = mdstat.lines().skip_while(|l| !l.starts_with("md127 : "));
-    let (array, status) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
-    assert!(
-        array.starts_with("md127 : active ")
-            && array.contains(" raid1 sd")
-            && array.contains(" sda1[")
-            && array.contains(" sdb1[")
-            && status.ends_with("[2/2] [UU]"),
-        "{mdstat}"
-    );
+    assert!(qemu::oldnas_assembled(&mdstat), "{mdstat}");
     let (file, text) = qemu::OLDNAS_FILE;
     let read = format!(
         "mkdir -p /run/old && mount -o ro /dev/md127 /run/old && cat /run/old/{file} && umount /run/old"

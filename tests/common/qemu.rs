@@ -28,7 +28,7 @@ mod oldnas;
 pub mod slots;
 
 pub use inspect::{Outcome, changes};
-pub use oldnas::{OLDNAS_FILE, make_previous_nas, previous_nas};
+pub use oldnas::{OLDNAS_FILE, make_previous_nas, oldnas_assembled, previous_nas};
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};

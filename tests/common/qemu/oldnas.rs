@@ -49,3 +49,15 @@ pub fn previous_nas() -> Result<WorkDir, String> {
     make_previous_nas(&g);
     g.poweroff()
 }
+
+/// Whether `/proc/mdstat` shows the previous NAS's array assembled: `md127`, active (udev's
+/// assembly leaves it `auto-read-only` until written), RAID1 over sda1 and sdb1, both in sync.
+pub fn oldnas_assembled(mdstat: &str) -> bool {
+    let mut lines = mdstat.lines().skip_while(|l| !l.starts_with("md127 : "));
+    let (array, status) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    array.starts_with("md127 : active ")
+        && array.contains(" raid1 sd")
+        && array.contains(" sda1[")
+        && array.contains(" sdb1[")
+        && status.trim_end().ends_with("[2/2] [UU]")
+}
