@@ -136,9 +136,8 @@ impl Slots {
             }
             if said.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                 say(&format!(
-                    "qemu: {who}: waiting for a guest slot ({} of {} busy in {}; \
+                    "qemu: {who}: waiting for a guest slot (all {} busy in {}; \
                      NASSTRAP_QEMU_GUESTS sets how many), held by: {}",
-                    self.count,
                     self.count,
                     self.dir.display(),
                     self.holders().join(", ")
