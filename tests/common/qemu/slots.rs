@@ -118,8 +118,8 @@ impl Slots {
         Ok(None)
     }
 
-    /// A slot, waiting as long as it takes. While it waits it says so on stderr (past
-    /// libtest's capture), naming the holders, and again every minute.
+    /// A slot, waiting as long as it takes. Once it has waited a second it says so on stderr
+    /// (past libtest's capture), naming the holders, and again every minute.
     pub fn acquire(&self, who: &str) -> io::Result<Slot> {
         let start = Instant::now();
         let mut said = None::<Instant>;
@@ -134,7 +134,12 @@ impl Slots {
                 }
                 return Ok(slot);
             }
-            if said.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            // Not at once: a holder that has just locked may not have written its name yet.
+            let due = match said {
+                None => start.elapsed() > Duration::from_secs(1),
+                Some(t) => t.elapsed() > Duration::from_secs(60),
+            };
+            if due {
                 say(&format!(
                     "qemu: {who}: waiting for a guest slot (all {} busy in {}; \
                      NASSTRAP_QEMU_GUESTS sets how many), held by: {}",
