@@ -3,11 +3,14 @@
 
 use super::{DISKS, Disk, Guest};
 
-/// How a guest command ended: its exit code (-1 when killed by a signal) and output.
+/// How a guest command ended.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The exit code, or -1 when a signal ended it.
     pub code: i32,
+    /// Its stdout.
     pub out: String,
+    /// Its stderr.
     pub err: String,
 }
 
