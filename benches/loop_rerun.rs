@@ -4,8 +4,10 @@
 //! processes an apply of P steps spawns (target P + a small constant), with
 //! the probe's share shown apart. Needs root. Run: `cargo bench --bench loop_rerun`.
 
-#[path = "../tests/loopdev/mod.rs"]
-mod loopdev;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::loopdev;
 
 use nasstrap::{exec, layout, plan, report};
 use std::path::Path;

@@ -1,7 +1,9 @@
 //! apply on loop devices with the real tools: GPT with several partitions,
 //! ext4, xfs, vfat, swap, btrfs with subvolumes, and a 2-device btrfs raid1.
 
-mod loopdev;
+mod common;
+
+use common::loopdev;
 
 use nasstrap::{exec, layout, plan, report};
 use std::path::Path;

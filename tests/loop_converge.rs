@@ -3,7 +3,9 @@
 //! (exit 0) → apply again writes nothing → a hand-made change → diff names
 //! exactly it → refused while busy and without --allow-destroy → converges.
 
-mod loopdev;
+mod common;
+
+use common::loopdev;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,14 +2,18 @@
 //! layouts applied from blank disks, a no-op second run, the partitions the
 //! plan promised read back from the disk images on the host, the first 16 MiB
 //! of the SD card untouched, the `plan --format sh` script agreeing with the
-//! engine, and a guest killed mid-apply converging on the next boot.
+//! engine, and a guest killed mid-apply (proven by apply's own events) converging on the
+//! next boot.
 //! Skips without QEMU (see `common::qemu::skip`); CI never skips.
 
 mod common;
 
 use common::qemu::{self, BootOpts, GIB, Guest, WorkDir};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 const MAP: &str = "--disk-map /etc/nasstrap/guest.map --ignore-expect";
 /// Bytes 32 KiB..16 MiB of the SD card: where idbloader, the U-Boot env and u-boot.itb live.
@@ -41,12 +45,8 @@ fn gap(work: &WorkDir) -> Vec<u8> {
 
 /// `nasstrap ARGS` in the guest: (exit code, stdout, stderr).
 fn nasstrap(g: &Guest, args: &str) -> (i32, String, String) {
-    let o = g.ssh(&format!("NASSTRAP_NO_PROGRESS=1 nasstrap {args}"));
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let o = g.nasstrap(args);
+    (o.code, o.out, o.err)
 }
 
 /// Every partition the plan promised, read back from the images with the gpt crate.
@@ -199,6 +199,18 @@ fn qemu_plan_sh_script_agrees_with_the_engine() {
     g.poweroff().expect("poweroff");
 }
 
+/// `(subject, action kind)` of a plan step: what it makes, stable across plans (ids and
+/// descriptions are not: a later plan may skip steps).
+fn key(step: &serde_json::Value) -> (String, String) {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    (text(&step["subject"]), text(&step["action"]["kind"]))
+}
+
+/// Runs `apply --events json` in the guest, reading its events live on the host, and pulls
+/// the plug the moment the step that makes the eMMC's root filesystem has started: the
+/// tables and the boot filesystem are done by then, the filesystem on the array and the
+/// mounts are not. The events prove where it died. The next boot's diff lists only what is
+/// left, and an apply converges.
 #[test]
 fn qemu_killed_mid_apply_converges() {
     if qemu::skip() {
@@ -206,19 +218,104 @@ fn qemu_killed_mid_apply_converges() {
     }
     let g = Guest::boot(BootOpts::default()).expect("boot");
     let l = "/layouts/helios64.yaml";
-    g.ssh_ok(&format!(
-        "(NASSTRAP_NO_PROGRESS=1 nasstrap apply {l} {MAP} > /tmp/apply.log 2>&1 &) ; true"
-    ));
-    // Let it get into the middle: tables written, some filesystems made.
-    let start = std::time::Instant::now();
+    let (code, plan_json, err) = nasstrap(&g, &format!("diff {l} {MAP} --json"));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&plan_json).expect("diff --json");
+    let steps = plan["steps"].as_array().expect("steps");
+    let root_fs = ("disk-emmc-root".to_string(), "mkfs".to_string());
+    let target = steps
+        .iter()
+        .find(|s| key(s) == root_fs)
+        .expect("a step makes the root fs");
+    let (target, last) = (&target["id"], &steps.last().expect("steps")["id"]);
+
+    let mut apply = g
+        .ssh_command()
+        .arg("--")
+        .arg(format!(
+            "NASSTRAP_NO_PROGRESS=1 nasstrap apply {l} {MAP} --events json 2>/tmp/apply.err"
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ssh");
+    let (tx, rx) = mpsc::channel();
+    let out = apply.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let parse = |line: String| -> serde_json::Value {
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: not an event: {line}"))
+    };
+    let mut events = Vec::new();
+    let start = Instant::now();
     loop {
-        let log = g.ssh_ok("cat /tmp/apply.log");
-        if log.contains("make ext4 on /dev/mmcblk0p2") || start.elapsed().as_secs() > 120 {
+        let left = Duration::from_secs(300).saturating_sub(start.elapsed());
+        let line = rx.recv_timeout(left);
+        let e =
+            parse(line.unwrap_or_else(|e| {
+                panic!("step {target} never started ({e}); events: {events:#?}")
+            }));
+        events.push(e.clone());
+        if e["event"] == "step_started" && e["id"] == *target {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        if e["event"] == "finish" || e["event"] == "step_failed" {
+            let err = g.ssh("cat /tmp/apply.err").stdout;
+            let err = String::from_utf8_lossy(&err);
+            panic!("apply ended before step {target}: {events:#?}\n{err}");
+        }
     }
     let work = g.kill();
+    eprintln!(
+        "qemu: killed {:.1} s into apply, at step {target} of {last}",
+        start.elapsed().as_secs_f64()
+    );
+    // Whatever apply printed before the plug was pulled and was still on its way.
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        events.push(parse(line));
+    }
+    let _ = (apply.kill(), apply.wait());
+    let done = |id: &serde_json::Value| {
+        events
+            .iter()
+            .any(|e| e["event"] == "step_done" && e["id"] == *id)
+    };
+    let starts = events.iter().filter(|e| e["event"] == "step_started");
+    assert!(starts.count() >= 1, "no step started: {events:#?}");
+    assert!(!done(target), "step {target} finished before the kill");
+    assert!(
+        !done(last),
+        "the last step finished: the kill came too late"
+    );
+    assert!(
+        !events.iter().any(|e| e["event"] == "finish"),
+        "apply finished before the kill: {events:#?}"
+    );
+    // Tables, arrays and filesystems outlive the guest (mounts do not). apply runs steps of
+    // independent disks in parallel, so which of them ran is what the events say.
+    let kept = |s: &&serde_json::Value| {
+        let kind = &s["action"]["kind"];
+        kind == "write_gpt" || kind == "md_create" || kind == "mkfs"
+    };
+    let started = |id: &serde_json::Value| {
+        events
+            .iter()
+            .any(|e| e["event"] == "step_started" && e["id"] == *id)
+    };
+    let finished = steps.iter().filter(kept).filter(|s| done(&s["id"]));
+    let finished: Vec<(String, String)> = finished.map(key).collect();
+    let unstarted = steps.iter().filter(kept).filter(|s| !started(&s["id"]));
+    let unstarted: Vec<(String, String)> = unstarted.map(key).collect();
+    assert!(
+        !finished.is_empty(),
+        "nothing lasting finished: {events:#?}"
+    );
+
     let g = Guest::boot(BootOpts {
         work: Some(work),
         ..BootOpts::default()
@@ -227,6 +324,29 @@ fn qemu_killed_mid_apply_converges() {
     let (code, out, err) = nasstrap(&g, &format!("diff {l} {MAP}"));
     assert_eq!(code, 0, "{out}{err}");
     eprintln!("qemu: after the kill, the diff says:\n{out}{err}");
+    let (code, json, err) = nasstrap(&g, &format!("diff {l} {MAP} --json"));
+    assert_eq!(code, 0, "{err}");
+    let left: serde_json::Value = serde_json::from_str(&json).expect("diff --json");
+    let left: Vec<(String, String)> = left["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["change"] != "keep")
+        .map(key)
+        .collect();
+    // Only what is left: what finished stays done, what never started is still to do.
+    for k in &finished {
+        assert!(
+            !left.contains(k),
+            "{k:?} finished before the kill, yet is to do again:\n{out}"
+        );
+    }
+    for k in &unstarted {
+        assert!(
+            left.contains(k),
+            "{k:?} never started, yet is not to do:\n{out}"
+        );
+    }
     let all = "--allow-destroy emmc bay1 bay2 bay3 bay4 bay5";
     let (code, out, err) = nasstrap(&g, &format!("apply {l} {MAP} {all}"));
     assert_eq!(code, 0, "{out}{err}");

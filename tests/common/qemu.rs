@@ -17,17 +17,25 @@
 //! }
 //! ```
 //!
-//! One guest at a time per test process (a global lock: the machine has 2 cores). The
-//! kernel/initramfs cache and the aarch64 cross build are prepared once per process.
+//! Guests are capped machine-wide, across processes, to what the cores hold (see
+//! [`slots`]; one guest on a 2-core machine), so never hold two guests at once in one test:
+//! with one slot the second boot waits forever. The kernel/initramfs cache and the aarch64
+//! cross build are prepared once per process.
 
+mod inspect;
 mod launch;
+mod oldnas;
+pub mod slots;
+
+pub use inspect::{Outcome, changes};
+pub use oldnas::{OLDNAS_FILE, make_previous_nas, oldnas_assembled, previous_nas};
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -77,52 +85,12 @@ pub fn guest_map() -> PathBuf {
     repo_root().join("qemu/guest.map")
 }
 
-/// Whether the host has what the emulated board needs; `Err` names the first thing missing.
-pub fn qemu_available() -> Result<(), String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let in_path = |tool: &&str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
-    let tools = "qemu-system-aarch64 aarch64-linux-gnu-gcc ssh ssh-keygen cpio dpkg-deb apt-get";
-    if let Some(t) = tools.split(' ').find(|t| !in_path(t)) {
-        return Err(format!("{t} not found in PATH"));
-    }
-    // Debian's toolchain: rustup's cannot build for aarch64 here (see build-guest-binary.sh).
-    let files = [
-        "/usr/bin/cargo",
-        "/usr/bin/rustc",
-        "/usr/lib/rustlib/aarch64-unknown-linux-gnu",
-    ];
-    if let Some(f) = files.iter().find(|f| !Path::new(f).exists()) {
-        return Err(format!(
-            "{f} missing (cargo-web, rustc-web, libstd-rust-web-dev:arm64)"
-        ));
-    }
-    let arches = Command::new("dpkg")
-        .arg("--print-foreign-architectures")
-        .output();
-    let arches = arches.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    match arches {
-        Ok(a) if a.lines().any(|a| a == "arm64") => Ok(()),
-        _ => Err("dpkg architecture arm64 not enabled".into()),
-    }
-}
+pub use super::skip::qemu_available;
 
-/// Whether qemu tests must run rather than skip: `NASSTRAP_REQUIRE_QEMU=1` or `CI=true`.
-pub fn required() -> bool {
-    env_is("NASSTRAP_REQUIRE_QEMU", "1") || env_is("CI", "true")
-}
-
-/// The skip rule. Returns true (after printing `SKIP: <reason>`) when the test should return
-/// early; panics instead when [`required`], so CI cannot silently skip.
+/// The skip rule for tests that only need the emulated board: `SKIP: <reason>` without
+/// QEMU, a panic instead where tests must run (see `common::skip`).
 pub fn skip() -> bool {
-    match qemu_available() {
-        Ok(()) => false,
-        Err(why) if required() => panic!("qemu tests are required here, but {why}"),
-        Err(why) => {
-            // Straight to stderr, past libtest's capture: a skip must show even when passing.
-            let _ = std::io::stderr().write_all(format!("SKIP: {why}\n").as_bytes());
-            true
-        }
-    }
+    super::skip::skip(&[super::skip::Need::Qemu])
 }
 
 /// What every boot starts from: the cached kernel and base initramfs, and this tree's
@@ -234,6 +202,11 @@ pub struct BootOpts {
     pub boot_timeout: Duration,
     /// Extra files for the guest: (host file, absolute guest path); the mode is kept.
     pub files: Vec<(PathBuf, String)>,
+    /// Disks (`bay1`..`bay5`) whose every read fails with EIO from power-on, as a dying
+    /// disk's do: QEMU's blkdebug driver sits between the drive and its image (rule in
+    /// `WORK/blkdebug-NAME.conf`). Writes still succeed. The guest's kernel reports each
+    /// failed read after libata retries it; boot takes about a second longer per bad bay.
+    pub read_errors: Vec<&'static str>,
 }
 
 impl Default for BootOpts {
@@ -245,6 +218,7 @@ impl Default for BootOpts {
             udev: true,
             boot_timeout: Duration::from_secs(180),
             files: Vec::new(),
+            read_errors: Vec::new(),
         }
     }
 }
@@ -258,8 +232,9 @@ pub struct Guest {
     port: u16,
     started: Instant,
     serial_from: u64,
-    /// Held while the guest runs; an `Option` only so a failed boot can retry with it.
-    one_at_a_time: Option<MutexGuard<'static, ()>>,
+    /// This guest's machine-wide slot, held while it runs; an `Option` only so a failed boot
+    /// can retry with it.
+    slot: Option<slots::Slot>,
 }
 
 impl Guest {
@@ -269,9 +244,10 @@ impl Guest {
     /// `opts.files`.
     pub fn boot(mut opts: BootOpts) -> Result<Guest, String> {
         let prepared = prepare()?;
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        // A test that panicked while holding the lock poisons it; the next one may still boot.
-        let mut lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let slots = slots::Slots::machine()?;
+        let mut slot = slots
+            .acquire(&slots::whoami())
+            .map_err(|e| format!("guest slot in {}: {e}", slots.dir().display()))?;
         let mut work = match opts.work.take() {
             Some(w) => w,
             None => WorkDir::new()?,
@@ -284,7 +260,7 @@ impl Guest {
             let port = launch::free_port().map_err(|e| format!("free port: {e}"))?;
             let boot_dir = launch::make_boot_files(&work, prepared, port, &opts.files)?;
             let serial_from = fs::metadata(work.path().join("serial.log")).map_or(0, |m| m.len());
-            let qemu = launch::spawn_qemu(&work, prepared, &boot_dir, port, opts.udev)?;
+            let qemu = launch::spawn_qemu(&work, prepared, &boot_dir, port, &opts)?;
             let mut guest = Guest {
                 work: Some(work),
                 qemu: Some(qemu),
@@ -292,7 +268,7 @@ impl Guest {
                 port,
                 started,
                 serial_from,
-                one_at_a_time: Some(lock),
+                slot: Some(slot),
             };
             let err = match guest.wait_for_ssh(opts.boot_timeout) {
                 Ok(()) => {
@@ -315,7 +291,7 @@ impl Guest {
                 work.keep = true;
                 return Err(err);
             }
-            lock = guest.one_at_a_time.take().expect("boot lock");
+            slot = guest.slot.take().expect("guest slot");
         }
         unreachable!()
     }

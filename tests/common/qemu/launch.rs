@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::{BootOpts, DISKS, Prepared, WorkDir, disk, guest_map, repo_root};
+use super::{BootOpts, DISKS, Disk, Prepared, WorkDir, guest_map, repo_root, slots};
 
 /// Raw sparse images, not qcow2: after poweroff the host reads the GPT directly, and no
 /// qemu-img is needed.
@@ -28,7 +28,42 @@ pub(super) fn create_disks(work: &WorkDir, opts: &BootOpts) -> io::Result<()> {
             File::create_new(&path)?.set_len(size)?;
         }
     }
+    for name in &opts.read_errors {
+        if !DISKS.iter().any(|d| d.name == *name) {
+            return Err(io::Error::other(format!(
+                "read_errors: no disk named {name:?}"
+            )));
+        }
+        fs::write(blkdebug_config(work, name), BLKDEBUG_EIO)?;
+    }
     Ok(())
+}
+
+/// blkdebug's rule for a disk that fails every read with EIO (errno 5), writes untouched.
+/// The raw format driver above blkdebug announces each guest read as a `read_aio` event;
+/// the rule then fails that read. See QEMU's docs/devel/blkdebug.txt (`iotype`: QEMU >= 5.1).
+const BLKDEBUG_EIO: &str =
+    "[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\niotype = \"read\"\n";
+
+fn blkdebug_config(work: &WorkDir, name: &str) -> PathBuf {
+    work.path().join(format!("blkdebug-{name}.conf"))
+}
+
+/// `-drive` for a disk: its raw image, behind blkdebug when `opts.read_errors` names it.
+/// cache=unsafe: QEMU ignores guest flushes. Fine for tests: the host page cache has all the
+/// guest wrote even if QEMU is killed, and the host does not crash mid-test.
+fn drive(work: &WorkDir, d: &Disk, opts: &BootOpts) -> String {
+    let (w, name, image) = (work.path().display(), d.name, d.image);
+    let file = if opts.read_errors.contains(&name) {
+        let conf = blkdebug_config(work, name);
+        format!(
+            "file.driver=blkdebug,file.config={},file.image.driver=file,file.image.filename={w}/{image}",
+            conf.display()
+        )
+    } else {
+        format!("file={w}/{image}")
+    };
+    format!("if=none,id={name},format=raw,cache=unsafe,{file}")
 }
 
 pub(super) fn free_port() -> io::Result<u16> {
@@ -149,7 +184,7 @@ pub(super) fn spawn_qemu(
     p: &Prepared,
     boot: &Path,
     port: u16,
-    udev: bool,
+    opts: &BootOpts,
 ) -> Result<Child, String> {
     let w = work.path().display().to_string();
     let waits: Vec<&str> = DISKS
@@ -159,14 +194,17 @@ pub(super) fn spawn_qemu(
     // panic=-1 with -no-reboot: a guest kernel panic ends QEMU, so a broken boot fails fast.
     let mut append = "console=ttyAMA0 loglevel=4 net.ifnames=0 panic=-1".to_string();
     append += &format!(" nasstrap.wait={}", waits.join(","));
-    if !udev {
+    if !opts.udev {
         append += " nasstrap.udev=0";
     }
     let mut cmd = Command::new("qemu-system-aarch64");
     // cortex-a72 like the RK3399's big cores; `-cpu max` is 2.5x slower (pointer-auth emulation).
+    // Two vCPUs at most: the slots count one guest per two cores (see slots.rs).
+    let smp = slots::cores().min(2).to_string();
     let machine =
-        "-M virt -cpu cortex-a72 -smp 2 -m 2048 -nodefaults -no-reboot -display none -monitor none";
-    cmd.args(machine.split(' ')).arg("-kernel").arg(&p.kernel);
+        "-M virt -cpu cortex-a72 -m 2048 -nodefaults -no-reboot -display none -monitor none";
+    cmd.args(machine.split(' ')).args(["-smp", &smp]);
+    cmd.arg("-kernel").arg(&p.kernel);
     cmd.arg("-initrd")
         .arg(boot.join("initrd.img"))
         .args(["-append", &append]);
@@ -185,27 +223,15 @@ pub(super) fn spawn_qemu(
         "virtio-rng-pci",
     ]);
     cmd.args(["-device", "ahci,id=ahci"]);
-    // cache=unsafe: QEMU ignores guest flushes. Fine for tests: the host page cache has all the
-    // guest wrote even if QEMU is killed, and the host does not crash mid-test.
     for (i, d) in DISKS.iter().filter(|d| d.name != "emmc").enumerate() {
-        let (name, image, serial) = (d.name, d.image, d.name.to_uppercase());
-        let drive = format!("if=none,id={name},file={w}/{image},format=raw,cache=unsafe");
+        let (name, serial) = (d.name, d.name.to_uppercase());
         let dev = format!("ide-hd,drive={name},bus=ahci.{i},serial={serial}");
-        cmd.args(["-drive", &drive, "-device", &dev]);
+        cmd.args(["-drive", &drive(work, d, opts), "-device", &dev]);
     }
     // The drive id must not be "sd0": QEMU 7.2 has one already ("Device with id 'sd0' already exists").
-    let sd = format!(
-        "if=none,id=emmc,file={w}/{},format=raw,cache=unsafe",
-        disk("emmc").image
-    );
-    cmd.args([
-        "-device",
-        "sdhci-pci",
-        "-drive",
-        &sd,
-        "-device",
-        "sd-card,drive=emmc",
-    ]);
+    let sd = drive(work, &super::disk("emmc"), opts);
+    cmd.args(["-device", "sdhci-pci", "-drive", &sd]);
+    cmd.args(["-device", "sd-card,drive=emmc"]);
 
     let log = OpenOptions::new()
         .create(true)

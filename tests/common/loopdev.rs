@@ -1,12 +1,36 @@
 //! Loop devices for tests that run the real tools on real block devices.
-//! Needs root; without it the tests say so and skip (CI runs as root and
-//! never skips).
+//! Needs root and the disk tools; without them the tests say so and skip
+//! (CI never skips: see `common::skip`).
 
-#![allow(dead_code)]
-
+use super::skip::{self, Need};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
+
+/// What the loop-device tests need: root, the loop driver, and the tools that the tests
+/// and the engine run on tests/fixtures/layouts/loop.yaml.
+pub const NEEDS: &[Need] = &[
+    Need::Root,
+    Need::LoopDevices,
+    Need::Tools(&[
+        "losetup",
+        "sgdisk",
+        "partx",
+        "wipefs",
+        "blkid",
+        "lsblk",
+        "mkfs.ext4",
+        "mkfs.xfs",
+        "mkfs.btrfs",
+        "mkfs.vfat",
+        "mkswap",
+        "btrfs",
+        "mount",
+        "umount",
+        "swapoff",
+        "sha256sum",
+    ]),
+];
 
 /// Loop tests share the kernel's loop and mount tables: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -16,38 +40,19 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `Err(reason)` when loop devices cannot be used here.
+/// `Err(what is missing)` when loop devices cannot be used here (benches: they never fail).
 pub fn available() -> Result<(), String> {
-    if !nix_is_root() {
-        return Err("loop-device tests need root".into());
+    let missing = skip::missing(NEEDS);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("; "))
     }
-    if !Path::new("/dev/loop-control").exists() {
-        return Err("no /dev/loop-control".into());
-    }
-    Ok(())
 }
 
-/// Skip (print why) unless CI demands the test runs.
+/// The skip rule for loop-device tests (see `common::skip::skip`).
 pub fn skip_unless_available() -> bool {
-    match available() {
-        Ok(()) => false,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI must run loop-device tests: {why}"
-            );
-            eprintln!("SKIP: {why}");
-            true
-        }
-    }
-}
-
-fn nix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    skip::skip(NEEDS)
 }
 
 fn run(argv: &[&str]) -> String {
