@@ -4,7 +4,9 @@
 //! diff names it as a note (all but the terminal: the diff assumes apply runs
 //! where someone can type).
 
-mod loopdev;
+mod common;
+
+use common::loopdev;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
