@@ -178,14 +178,16 @@ pub fn identities(plan: &Plan, obs: &Observed) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Ask each `askPassword` volume's passphrase once (twice for a new one).
-fn passphrases(plan: &Plan, ui: &dyn Prompter) -> Result<Secrets, Stop> {
+/// Ask each `askPassword` volume's passphrase once; twice for one this run
+/// creates, when `creating` (mount creates nothing, even where the diff of a
+/// not-yet-assembled array cannot tell a container is already there).
+fn passphrases(plan: &Plan, ui: &dyn Prompter, creating: bool) -> Result<Secrets, Stop> {
     let mut secrets = Secrets::none();
     for a in needs::of(plan).passphrases {
         let first = ui
             .ask_secret(&format!("passphrase for LUKS `{}`: ", a.name))
             .ok_or_else(|| Stop::NoPassphrase(a.name.clone()))?;
-        if a.new {
+        if a.new && creating {
             let again: Option<Secret> =
                 ui.ask_secret(&format!("passphrase for LUKS `{}` again: ", a.name));
             if again.as_ref().map(Secret::expose) != Some(first.expose()) {
@@ -209,6 +211,41 @@ fn refuse(refusals: Vec<Refusal>) -> Result<(), Stop> {
     }
 }
 
+/// Bring up what exists (arrays on their members, kept LUKS containers) and
+/// look again, until the look shows nothing more to bring up (at most four
+/// levels: LUKS on md on partitions is two). `check` judges each new look;
+/// when it or anything else fails, what was brought up is taken down again.
+/// Returns the last look and the activation plans that ran.
+fn look_inside(
+    t: &Target,
+    mut l: Look,
+    read_only: bool,
+    secrets: &Secrets,
+    mut check: impl FnMut(&Look) -> Result<(), Stop>,
+) -> Result<(Look, Vec<Plan>), Stop> {
+    let mut brought_up: Vec<Plan> = Vec::new();
+    for _ in 0..4 {
+        let act = activation(&l.plan, read_only);
+        if act.steps.is_empty() {
+            break;
+        }
+        let ran = crate::exec::apply::run(&act, &crate::report::Silent, secrets);
+        brought_up.push(act);
+        let next = ran
+            .map_err(Stop::Failed)
+            .and_then(|_| look(t))
+            .and_then(|l| check(&l).map(|()| l));
+        match next {
+            Ok(n) => l = n,
+            Err(e) => {
+                undo(&brought_up);
+                return Err(e);
+            }
+        }
+    }
+    Ok((l, brought_up))
+}
+
 /// Make the disks match the layout. See the module doc for the order.
 pub fn apply(
     t: &Target,
@@ -216,7 +253,7 @@ pub fn apply(
     ui: &dyn Prompter,
     reporter: &dyn Reporter,
 ) -> Result<Applied, Stop> {
-    let mut l = look(t)?;
+    let l = look(t)?;
     refuse(l.refusals.clone())?;
     let missing = preflight::check(&l.plan, &Machine::here(ui.interactive()));
     if !missing.is_empty() {
@@ -225,37 +262,14 @@ pub fn apply(
     let mut confirmed = BTreeSet::new();
     let ids = identities(&l.plan, &l.observed);
     guard::check(&l.plan, &ids, consent, ui, &mut confirmed, false).map_err(Stop::Denied)?;
-    let secrets = passphrases(&l.plan, ui)?;
+    let secrets = passphrases(&l.plan, ui, true)?;
 
     // Consent given: now arrays and LUKS that exist may be brought up, so the
-    // diff can see what they hold.
-    let mut brought_up: Vec<Plan> = Vec::new();
-    for _ in 0..4 {
-        let act = activation(&l.plan, false);
-        if act.steps.is_empty() {
-            break;
-        }
-        let r = crate::exec::apply::run(&act, &crate::report::Silent, &secrets);
-        brought_up.push(act);
-        if let Err(e) = r {
-            undo(&brought_up);
-            return Err(Stop::Failed(e));
-        }
-        l = match look(t) {
-            Ok(l) => l,
-            Err(e) => {
-                undo(&brought_up);
-                return Err(e);
-            }
-        };
-        let again = refuse(l.refusals.clone()).and_then(|()| {
-            guard::check(&l.plan, &ids, consent, ui, &mut confirmed, true).map_err(Stop::Denied)
-        });
-        if let Err(e) = again {
-            undo(&brought_up);
-            return Err(e);
-        }
-    }
+    // diff can see what they hold — and whatever that shows must pass again.
+    let (l, _) = look_inside(t, l, false, &secrets, |l| {
+        refuse(l.refusals.clone())?;
+        guard::check(&l.plan, &ids, consent, ui, &mut confirmed, true).map_err(Stop::Denied)
+    })?;
     if l.plan.is_noop() {
         return Ok(Applied::NoChanges);
     }
@@ -273,28 +287,16 @@ pub fn mount(
     ui: &dyn Prompter,
     reporter: &dyn Reporter,
 ) -> Result<(), Stop> {
-    let mut l = look(t)?;
+    let l = look(t)?;
     refuse(
         l.refusals
-            .into_iter()
+            .iter()
             .filter(|r| !r.reason.is_busy())
+            .cloned()
             .collect(),
     )?;
-    let secrets = passphrases(&l.plan, ui)?;
-    let mut brought_up: Vec<Plan> = Vec::new();
-    for _ in 0..4 {
-        let act = activation(&l.plan, read_only);
-        if act.steps.is_empty() {
-            break;
-        }
-        let r = crate::exec::apply::run(&act, &crate::report::Silent, &secrets);
-        brought_up.push(act);
-        if let Err(e) = r {
-            undo(&brought_up);
-            return Err(Stop::Failed(e));
-        }
-        l = look(t).inspect_err(|_| undo(&brought_up))?;
-    }
+    let secrets = passphrases(&l.plan, ui, false)?;
+    let (l, brought_up) = look_inside(t, l, read_only, &secrets, |_| Ok(()))?;
     let up = match plan::updown::bring_up(&l.plan, read_only) {
         Ok(p) => p,
         Err(missing) => {

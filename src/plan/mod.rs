@@ -135,6 +135,40 @@ pub enum Action {
     MdStop { device: String },
 }
 
+impl Action {
+    /// The devices (and ZFS names) the action works on, read or written: what
+    /// ties a step to the layout disks below it.
+    pub fn devices(&self) -> Vec<&String> {
+        match self {
+            Action::MdAssemble { members, .. } => members.iter().collect(),
+            Action::LuksOpen { device, .. } | Action::BtrfsSubvolume { device, .. } => {
+                vec![device]
+            }
+            Action::ZfsCreate { name, .. } => vec![name],
+            Action::Mount { source, .. } => vec![source],
+            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
+            other => other.overwrites(),
+        }
+    }
+
+    /// The devices whose contents the action overwrites: what must not be in
+    /// use when it runs.
+    pub fn overwrites(&self) -> Vec<&String> {
+        match self {
+            Action::WipeSignatures { device }
+            | Action::WriteGpt { device, .. }
+            | Action::WriteFirmware { device, .. }
+            | Action::Mkswap { device }
+            | Action::LuksFormat { device, .. } => vec![device],
+            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
+                devices.iter().collect()
+            }
+            Action::MdCreate { members, .. } => members.iter().collect(),
+            _ => vec![],
+        }
+    }
+}
+
 /// One step of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {

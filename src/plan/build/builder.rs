@@ -54,23 +54,7 @@ impl Builder {
     }
 
     fn owners_of(&self, a: &Action) -> Vec<String> {
-        let devs: Vec<&String> = match a {
-            Action::WipeSignatures { device }
-            | Action::WriteGpt { device, .. }
-            | Action::WriteFirmware { device, .. }
-            | Action::Mkswap { device }
-            | Action::BtrfsSubvolume { device, .. } => vec![device],
-            Action::MdAssemble { members, .. } | Action::MdCreate { members, .. } => {
-                members.iter().collect()
-            }
-            Action::LuksFormat { device, .. } | Action::LuksOpen { device, .. } => vec![device],
-            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
-                devices.iter().collect()
-            }
-            Action::ZfsCreate { name, .. } => vec![name],
-            Action::Mount { source, .. } => vec![source],
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
-        };
+        let devs = a.devices();
         let mut v: Vec<String> = devs
             .iter()
             .flat_map(|d| self.owners.get(*d).cloned().unwrap_or_default())

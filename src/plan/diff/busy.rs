@@ -6,7 +6,7 @@
 
 use super::lookup::{find_disk, mapping, md_array, owner, partition_of};
 use super::{Refusal, Why};
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::probe::Observed;
 use std::collections::BTreeSet;
 
@@ -26,18 +26,7 @@ pub(super) fn check(
         .collect();
     let mut found: Vec<(String, Vec<String>)> = Vec::new();
     for st in plan.destructive() {
-        let written: Vec<&String> = match &st.action {
-            Action::WipeSignatures { device }
-            | Action::WriteGpt { device, .. }
-            | Action::WriteFirmware { device, .. }
-            | Action::Mkswap { device }
-            | Action::LuksFormat { device, .. } => vec![device],
-            Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => {
-                devices.iter().collect()
-            }
-            Action::MdCreate { members, .. } => members.iter().collect(),
-            _ => vec![],
-        };
+        let written = st.action.overwrites();
         for dev in written {
             let uses = users(obs, dev, torn);
             if uses.is_empty() {
