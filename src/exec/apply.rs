@@ -386,16 +386,22 @@ fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
         &["mount", "-t", "btrfs", device, &d],
     )
     .run()?;
-    let res = Cmd::of(
-        format!("creating btrfs subvolume {name}"),
-        &[
-            "btrfs",
-            "subvolume",
-            "create",
-            &format!("{d}/{}", name.trim_start_matches('/')),
-        ],
-    )
-    .run();
+    let path = format!("{d}/{}", name.trim_start_matches('/'));
+    // `a/b` without a subvolume `a`: its parent is a plain directory (btrfs
+    // does not make parents).
+    let parent = std::path::Path::new(&path)
+        .parent()
+        .map(|p| p.to_path_buf());
+    let res = parent
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .with_context(|| format!("creating the parent directory of subvolume {name}"))
+        .and_then(|()| {
+            Cmd::of(
+                format!("creating btrfs subvolume {name}"),
+                &["btrfs", "subvolume", "create", &path],
+            )
+            .run()
+        });
     let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
     res?;
     un?;

@@ -325,13 +325,23 @@ fn subvolumes(show: &str, raw: &RawProbe) -> Result<Vec<Captured>> {
                     .prefix("nasstrap-probe")
                     .tempdir()?;
                 let d = tmp.path().display().to_string();
-                if Cmd::of(
-                    format!("mounting btrfs {uuid} read-only to list subvolumes"),
-                    &["mount", "-o", "ro,subvolid=5", "-t", "btrfs", first, &d],
-                )
-                .run()
-                .is_ok()
-                {
+                // A probe writes nothing, and a read-only btrfs mount would
+                // still replay the log tree: `rescue=nologreplay` (kernels
+                // before 5.9 only know the older `nologreplay`).
+                let mounted = [
+                    "ro,rescue=nologreplay,subvolid=5",
+                    "ro,nologreplay,subvolid=5",
+                ]
+                .iter()
+                .any(|o| {
+                    Cmd::of(
+                        format!("mounting btrfs {uuid} read-only to list subvolumes"),
+                        &["mount", "-o", o, "-t", "btrfs", first, &d],
+                    )
+                    .run()
+                    .is_ok()
+                });
+                if mounted {
                     let r = list(&d);
                     let _ = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
                     out.push(r?);
