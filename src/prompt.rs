@@ -57,9 +57,13 @@ impl Prompter for Terminal {
         if !self.interactive {
             return None;
         }
-        eprint!("{}", shown(prompt));
-        let _ = std::io::stderr().flush();
-        let line = without_echo(read_line);
+        // Echo goes off before the prompt shows: an answer typed as soon as
+        // it appears must not be flushed by the terminal change.
+        let line = without_echo(|| {
+            eprint!("{}", shown(prompt));
+            let _ = std::io::stderr().flush();
+            read_line()
+        });
         eprintln!();
         let mut bytes = line?.into_bytes();
         while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
