@@ -4,7 +4,7 @@
 //! partitions is (its table cannot be rewritten under them); a partition,
 //! an array or a mapping when it is itself.
 
-use super::lookup::{find_disk, mapping, md_array, owner, partition_of};
+use super::lookup::{nodes, owner};
 use super::{Refusal, Why};
 use crate::plan::Plan;
 use crate::probe::Observed;
@@ -62,28 +62,16 @@ pub(super) fn check(
 /// What uses `device`, in words: `/dev/sda1 is mounted on /srv`.
 fn users(obs: &Observed, device: &str, torn: &BTreeSet<String>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut add = |path: &str, mounts: &[String], holders: &[String]| {
-        for m in mounts.iter().filter(|m| *m != "[SWAP]") {
-            out.push(format!("{path} is mounted on {m}"));
+    for n in nodes(obs, device).0 {
+        for m in n.mountpoints.iter().filter(|m| *m != "[SWAP]") {
+            out.push(format!("{} is mounted on {m}", n.path));
         }
-        for h in holders.iter().filter(|h| !torn.contains(*h)) {
-            out.push(format!("{path} is held by {h}{}", holder(obs, h)));
+        for h in n.holders.iter().filter(|h| !torn.contains(*h)) {
+            out.push(format!("{} is held by {h}{}", n.path, holder(obs, h)));
         }
-        if obs.swaps.iter().any(|s| s == path) || mounts.iter().any(|m| m == "[SWAP]") {
-            out.push(format!("{path} is in use as swap"));
+        if obs.swaps.iter().any(|s| s == n.path) || n.mountpoints.iter().any(|m| m == "[SWAP]") {
+            out.push(format!("{} is in use as swap", n.path));
         }
-    };
-    if let Some(d) = find_disk(obs, device) {
-        add(&d.path, &d.mountpoints, &d.holders);
-        for p in &d.partitions {
-            add(&p.path, &p.mountpoints, &p.holders);
-        }
-    } else if let Some((_, p)) = partition_of(obs, device) {
-        add(&p.path, &p.mountpoints, &p.holders);
-    } else if let Some(m) = mapping(obs, device) {
-        add(&m.path, &m.mountpoints, &m.holders);
-    } else if let Some(a) = md_array(obs, device) {
-        add(&a.path, &a.mountpoints, &a.holders);
     }
     out
 }

@@ -63,30 +63,78 @@ pub fn signature<'a>(obs: &'a Observed, device: &str) -> Option<&'a Signature> {
     md_array(obs, device).and_then(|a| a.signature.as_ref())
 }
 
+/// An observed block device, as the rules see it.
+pub(super) struct Node<'a> {
+    /// Its kernel path.
+    pub path: &'a str,
+    /// Where it is mounted (`[SWAP]` for swap).
+    pub mountpoints: &'a [String],
+    /// Kernel names of what is stacked on it.
+    pub holders: &'a [String],
+    /// Why its probe failed, if it did.
+    pub unreadable: &'a Option<String>,
+}
+
+/// The observed devices `device` names, the whole of it: a disk and its
+/// partitions, or a partition, a mapping, an array (empty when none is
+/// observed). The second value is the disk a partition lies on.
+pub(super) fn nodes<'a>(obs: &'a Observed, device: &str) -> (Vec<Node<'a>>, Option<Node<'a>>) {
+    fn disk(d: &Disk) -> Node<'_> {
+        Node {
+            path: &d.path,
+            mountpoints: &d.mountpoints,
+            holders: &d.holders,
+            unreadable: &d.unreadable,
+        }
+    }
+    fn part(p: &Partition) -> Node<'_> {
+        Node {
+            path: &p.path,
+            mountpoints: &p.mountpoints,
+            holders: &p.holders,
+            unreadable: &p.unreadable,
+        }
+    }
+    if let Some(d) = find_disk(obs, device) {
+        let mut v = vec![disk(d)];
+        v.extend(d.partitions.iter().map(part));
+        (v, None)
+    } else if let Some((d, p)) = partition_of(obs, device) {
+        (vec![part(p)], Some(disk(d)))
+    } else if let Some(m) = mapping(obs, device) {
+        let n = Node {
+            path: &m.path,
+            mountpoints: &m.mountpoints,
+            holders: &m.holders,
+            unreadable: &m.unreadable,
+        };
+        (vec![n], None)
+    } else if let Some(a) = md_array(obs, device) {
+        let n = Node {
+            path: &a.path,
+            mountpoints: &a.mountpoints,
+            holders: &a.holders,
+            unreadable: &a.unreadable,
+        };
+        (vec![n], None)
+    } else {
+        (Vec::new(), None)
+    }
+}
+
 /// Devices that `device` is, lies on or contains whose probe failed, with the
 /// probe's words: a disk and its partitions, a partition and its disk, an
 /// array, a mapping.
 pub(super) fn unknown(obs: &Observed, device: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut add = |path: &str, why: &Option<String>| {
-        if let Some(w) = why
-            && !out.iter().any(|(p, _): &(String, String)| p == path)
+    let (nodes, disk) = nodes(obs, device);
+    let mut out: Vec<(String, String)> = Vec::new();
+    // A partition's disk first, as a disk comes before its partitions.
+    for n in disk.into_iter().chain(nodes) {
+        if let Some(w) = n.unreadable
+            && !out.iter().any(|(p, _)| p == n.path)
         {
-            out.push((path.to_string(), w.clone()));
+            out.push((n.path.to_string(), w.clone()));
         }
-    };
-    if let Some(d) = find_disk(obs, device) {
-        add(&d.path, &d.unreadable);
-        for p in &d.partitions {
-            add(&p.path, &p.unreadable);
-        }
-    } else if let Some((d, p)) = partition_of(obs, device) {
-        add(&d.path, &d.unreadable);
-        add(&p.path, &p.unreadable);
-    } else if let Some(m) = mapping(obs, device) {
-        add(&m.path, &m.unreadable);
-    } else if let Some(a) = md_array(obs, device) {
-        add(&a.path, &a.unreadable);
     }
     out
 }
