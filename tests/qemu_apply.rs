@@ -111,10 +111,34 @@ fn apply_layout(layout: &str, setup: &str) {
     let (_, plan_json, _) = nasstrap(&g, &format!("diff {l} {MAP} --json"));
     let plan: serde_json::Value = serde_json::from_str(&plan_json).expect("diff --json");
 
+    // Every kernel block event during apply: no partition may vanish under it
+    // (udev re-reading a table apply just wrote made md fail members at birth).
+    g.ssh_ok("(udevadm monitor --kernel --subsystem-match=block > /tmp/apply-events 2>&1 </dev/null &) ; sleep 0.5");
     let t = std::time::Instant::now();
     let (code, out, err) = nasstrap(&g, &format!("apply {l} {MAP} --events json"));
     eprintln!("qemu: apply {layout}: {:.1} s", t.elapsed().as_secs_f64());
     assert_eq!(code, 0, "{out}{err}");
+    let kernel = g.ssh_ok("sleep 1; pkill -x udevadm; cat /tmp/apply-events");
+    let vanished: Vec<&str> = kernel
+        .lines()
+        .filter(|l| l.contains(" remove ") && l.contains("/block/") && l.split('/').count() > 2)
+        .filter(|l| {
+            // …/block/sdb/sdb1 (block): a partition below its disk.
+            let path = l.split_whitespace().nth(2).unwrap_or("");
+            let mut parts = path.rsplit('/');
+            let (p, d) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            !d.is_empty() && p.starts_with(d) && p != d
+        })
+        .collect();
+    assert!(
+        vanished.is_empty(),
+        "partitions vanished during apply:\n{}",
+        vanished.join("\n")
+    );
+    assert!(
+        kernel.contains(" add "),
+        "the event monitor saw nothing:\n{kernel}"
+    );
     let events: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON event per line"))

@@ -8,7 +8,6 @@ use super::{Cmd, gptwrite};
 use crate::plan::{Action, Change, KeySource, Plan, Step, script};
 use crate::report::{Event, Reporter};
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
@@ -42,26 +41,6 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
     run(plan, reporter, &Secrets::none())
 }
 
-/// For each disk whose signatures or table this run rewrites: its device and
-/// the indexes (into `todo`) of those steps. The disk is locked from the start
-/// of the run until the last of them is done (see `exec::lock`).
-pub fn disk_phases(plan: &Plan, todo: &[&Step]) -> BTreeMap<String, Vec<usize>> {
-    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, st) in todo.iter().enumerate() {
-        let rewrites = matches!(
-            st.action,
-            Action::WipeSignatures { .. } | Action::WriteGpt { .. } | Action::WriteFirmware { .. }
-        );
-        if !rewrites || st.disks.len() != 1 {
-            continue;
-        }
-        if let Some(d) = plan.disks.iter().find(|d| d.name == st.disks[0]) {
-            out.entry(d.device.clone()).or_default().push(i);
-        }
-    }
-    out
-}
-
 /// Run every non-`keep` step of `plan`, independent disks in parallel, with
 /// `secrets` for the LUKS volumes whose passphrase was asked. Stops starting
 /// steps at the first failure, which is reported and returned; a re-run plans
@@ -73,11 +52,19 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
         .filter(|s| s.change != Change::Keep)
         .collect();
     let deps = dependencies(&todo);
-    let phases = disk_phases(plan, &todo);
-    let locks = DiskLocks::default();
-    for device in phases.keys() {
-        locks.lock(device)?;
+    // udev finishes what it is doing before the locks are taken; it does
+    // nothing more with these devices until they are dropped (exec::lock).
+    settle_udev()?;
+    let held = DiskLocks::default();
+    for st in &todo {
+        for dev in st.action.overwrites() {
+            // What does not exist yet (a new partition) lies on what does.
+            if std::path::Path::new(dev).exists() {
+                held.lock(dev)?;
+            }
+        }
     }
+    let locks = &held;
     let start = Instant::now();
     reporter.event(&Event::Start {
         total: todo.len() as u32,
@@ -108,7 +95,7 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
                     let tx = tx.clone();
                     scope.spawn(move || {
                         let t = Instant::now();
-                        let r = run_step(plan, st, secrets);
+                        let r = run_step(plan, st, secrets).and_then(|()| lock_made(st, locks));
                         if r.is_ok() {
                             reporter.event(&Event::StepDone {
                                 id: st.id,
@@ -128,11 +115,6 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
                 Ok(()) => {
                     done[i] = true;
                     ran += 1;
-                    for (device, steps) in &phases {
-                        if steps.contains(&i) && steps.iter().all(|&j| done[j]) {
-                            locks.release(device);
-                        }
-                    }
                     report_resync(plan, reporter);
                 }
                 Err(e) => {
@@ -148,6 +130,9 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
             }
         }
     });
+    drop(held);
+    // Best effort: the run's own outcome is what counts.
+    let _ = settle_udev();
     if let Some(e) = failure {
         reporter.event(&Event::Finish {
             ok: false,
@@ -170,19 +155,17 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
     Ok(ran)
 }
 
-fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
-    // These tools open the device exclusively; udev re-probes every device
-    // written to (its inotify watch), and a probe in flight makes them fail
-    // with "busy". Only where udev runs.
-    if matches!(
-        st.action,
-        Action::Mkfs { .. }
-            | Action::Mkswap { .. }
-            | Action::LuksFormat { .. }
-            | Action::MdCreate { .. }
-    ) {
-        settle_udev()?;
+/// Lock the device a step made (an array, an open LUKS volume) before udev
+/// can probe it under the next step.
+fn lock_made(st: &Step, locks: &DiskLocks) -> Result<()> {
+    match &st.action {
+        Action::MdCreate { device, .. } | Action::MdAssemble { device, .. } => locks.lock(device),
+        Action::LuksOpen { name, .. } => locks.lock(&format!("/dev/mapper/{name}")),
+        _ => Ok(()),
     }
+}
+
+fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
     match &st.action {
         Action::WriteGpt { disk, device } => {
             let t = plan
@@ -269,24 +252,13 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
                 } => check_fs(&devices[0], format),
                 Action::Mkswap { device } => check_fs(device, "swap"),
                 Action::MdCreate { device, name, .. } | Action::MdAssemble { device, name, .. } => {
-                    settle_udev()?;
-                    // udev makes /dev/md/<name> a moment after the array starts;
-                    // without udev nothing does, and nasstrap links it itself.
-                    let udev = std::path::Path::new("/run/udev/control").exists();
-                    let t = Instant::now();
-                    loop {
-                        if std::path::Path::new(device).exists() {
-                            return Ok(());
-                        }
-                        let last = t.elapsed() > std::time::Duration::from_secs(10);
-                        if !udev || last {
-                            match link_md_name(device, name) {
-                                Ok(()) => return Ok(()),
-                                Err(e) if last => return Err(e),
-                                Err(_) => {}
-                            }
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    // udev may make /dev/md/<name> a moment after the array
+                    // starts, or not before the locks are dropped, or never
+                    // (no udev): nasstrap links it itself when it is missing.
+                    if std::path::Path::new(device).exists() {
+                        Ok(())
+                    } else {
+                        link_md_name(device, name)
                     }
                 }
                 _ => Ok(()),
@@ -295,9 +267,11 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
     }
 }
 
-/// Where udev runs, it opens every new block device to probe it, and mkfs's
-/// exclusive open then fails with "busy": wait for udev's queue, but only where
-/// udev exists (rescue systems without it need no settle).
+/// Where udev runs, wait for its queue: before the run takes its locks (so no
+/// probe is in flight under them), and after it dropped them (so /dev/disk/*
+/// and /dev/md/* are current when apply returns). Never while holding them:
+/// the events of locked devices wait in the queue until they are dropped.
+/// Rescue systems without udev need no settle.
 fn settle_udev() -> Result<()> {
     if std::path::Path::new("/run/udev/control").exists() {
         Cmd::of(
@@ -339,8 +313,11 @@ fn link_md_name(device: &str, name: &str) -> Result<()> {
         .parent()
         .expect("/dev/md/<name> has a parent");
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    std::os::unix::fs::symlink(&target, device)
-        .with_context(|| format!("linking {device} to {}", target.display()))
+    match std::os::unix::fs::symlink(&target, device) {
+        // udev made it meanwhile.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        r => r.with_context(|| format!("linking {device} to {}", target.display())),
+    }
 }
 
 fn read_at(device: &str, offset: u64, n: usize) -> Result<Vec<u8>> {
