@@ -5,9 +5,10 @@
 use super::lock::DiskLocks;
 use super::secret::Secrets;
 use super::{Cmd, gptwrite};
-use crate::plan::{Action, Change, KeySource, Plan, Step, script};
+use crate::plan::{Action, Change, KeySource, Plan, Step, partition_path, script};
 use crate::report::{Event, Reporter};
 use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
@@ -41,6 +42,26 @@ pub fn apply(plan: &Plan, reporter: &dyn Reporter) -> Result<u32> {
     run(plan, reporter, &Secrets::none())
 }
 
+/// For each disk whose signatures or table this run rewrites: its device and
+/// the indexes (into `todo`) of those steps. The disk is locked from the start
+/// of the run until the last of them is done (see `exec::lock`).
+pub fn disk_phases(plan: &Plan, todo: &[&Step]) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, st) in todo.iter().enumerate() {
+        let rewrites = matches!(
+            st.action,
+            Action::WipeSignatures { .. } | Action::WriteGpt { .. } | Action::WriteFirmware { .. }
+        );
+        if !rewrites || st.disks.len() != 1 {
+            continue;
+        }
+        if let Some(d) = plan.disks.iter().find(|d| d.name == st.disks[0]) {
+            out.entry(d.device.clone()).or_default().push(i);
+        }
+    }
+    out
+}
+
 /// Run every non-`keep` step of `plan`, independent disks in parallel, with
 /// `secrets` for the LUKS volumes whose passphrase was asked. Stops starting
 /// steps at the first failure, which is reported and returned; a re-run plans
@@ -52,17 +73,10 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
         .filter(|s| s.change != Change::Keep)
         .collect();
     let deps = dependencies(&todo);
-    // udev finishes what it is doing before the locks are taken; it does
-    // nothing more with these devices until they are dropped (exec::lock).
-    settle_udev()?;
+    let phases = disk_phases(plan, &todo);
     let held = DiskLocks::default();
-    for st in &todo {
-        for dev in st.action.overwrites() {
-            // What does not exist yet (a new partition) lies on what does.
-            if std::path::Path::new(dev).exists() {
-                held.lock(dev)?;
-            }
-        }
+    for device in phases.keys() {
+        held.lock(device)?;
     }
     let locks = &held;
     let start = Instant::now();
@@ -95,7 +109,7 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
                     let tx = tx.clone();
                     scope.spawn(move || {
                         let t = Instant::now();
-                        let r = run_step(plan, st, secrets).and_then(|()| lock_made(st, locks));
+                        let r = run_step(plan, st, secrets, locks);
                         if r.is_ok() {
                             reporter.event(&Event::StepDone {
                                 id: st.id,
@@ -115,6 +129,11 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
                 Ok(()) => {
                     done[i] = true;
                     ran += 1;
+                    for (device, steps) in &phases {
+                        if steps.contains(&i) && steps.iter().all(|&j| done[j]) {
+                            locks.release(device);
+                        }
+                    }
                     report_resync(plan, reporter);
                 }
                 Err(e) => {
@@ -130,9 +149,6 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
             }
         }
     });
-    drop(held);
-    // Best effort: the run's own outcome is what counts.
-    let _ = settle_udev();
     if let Some(e) = failure {
         reporter.event(&Event::Finish {
             ok: false,
@@ -155,17 +171,19 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
     Ok(ran)
 }
 
-/// Lock the device a step made (an array, an open LUKS volume) before udev
-/// can probe it under the next step.
-fn lock_made(st: &Step, locks: &DiskLocks) -> Result<()> {
-    match &st.action {
-        Action::MdCreate { device, .. } | Action::MdAssemble { device, .. } => locks.lock(device),
-        Action::LuksOpen { name, .. } => locks.lock(&format!("/dev/mapper/{name}")),
-        _ => Ok(()),
+fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Result<()> {
+    // These tools open the device exclusively; udev re-probes every device
+    // written to (its inotify watch), and a probe in flight makes them fail
+    // with "busy". Only where udev runs.
+    if matches!(
+        st.action,
+        Action::Mkfs { .. }
+            | Action::Mkswap { .. }
+            | Action::LuksFormat { .. }
+            | Action::MdCreate { .. }
+    ) {
+        settle_udev()?;
     }
-}
-
-fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
     match &st.action {
         Action::WriteGpt { disk, device } => {
             let t = plan
@@ -176,7 +194,13 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
                 .with_context(|| format!("no table planned for {disk}"))?;
             // No udev settle here: the disk is locked (exec::lock), so udev
             // keeps its events for it until the new partitions are wiped.
-            gptwrite::write(device, t)
+            gptwrite::write(device, t)?;
+            if gptwrite::is_block(device) {
+                for p in &t.partitions {
+                    locks.hold_open(&partition_path(device, p.number))?;
+                }
+            }
+            Ok(())
         }
         Action::WriteFirmware {
             device,
@@ -252,13 +276,24 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
                 } => check_fs(&devices[0], format),
                 Action::Mkswap { device } => check_fs(device, "swap"),
                 Action::MdCreate { device, name, .. } | Action::MdAssemble { device, name, .. } => {
-                    // udev may make /dev/md/<name> a moment after the array
-                    // starts, or not before the locks are dropped, or never
-                    // (no udev): nasstrap links it itself when it is missing.
-                    if std::path::Path::new(device).exists() {
-                        Ok(())
-                    } else {
-                        link_md_name(device, name)
+                    settle_udev()?;
+                    // udev makes /dev/md/<name> a moment after the array starts;
+                    // without udev nothing does, and nasstrap links it itself.
+                    let udev = std::path::Path::new("/run/udev/control").exists();
+                    let t = Instant::now();
+                    loop {
+                        if std::path::Path::new(device).exists() {
+                            return Ok(());
+                        }
+                        let last = t.elapsed() > std::time::Duration::from_secs(10);
+                        if !udev || last {
+                            match link_md_name(device, name) {
+                                Ok(()) => return Ok(()),
+                                Err(e) if last => return Err(e),
+                                Err(_) => {}
+                            }
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
                     }
                 }
                 _ => Ok(()),
@@ -267,11 +302,9 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets) -> Result<()> {
     }
 }
 
-/// Where udev runs, wait for its queue: before the run takes its locks (so no
-/// probe is in flight under them), and after it dropped them (so /dev/disk/*
-/// and /dev/md/* are current when apply returns). Never while holding them:
-/// the events of locked devices wait in the queue until they are dropped.
-/// Rescue systems without udev need no settle.
+/// Where udev runs, it opens every new block device to probe it, and mkfs's
+/// exclusive open then fails with "busy": wait for udev's queue, but only where
+/// udev exists (rescue systems without it need no settle).
 fn settle_udev() -> Result<()> {
     if std::path::Path::new("/run/udev/control").exists() {
         Cmd::of(

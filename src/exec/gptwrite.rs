@@ -87,7 +87,8 @@ pub fn write(device: &str, t: &TableGeometry) -> Result<()> {
     verify(device, t)
 }
 
-fn is_block(device: &str) -> bool {
+/// Whether `device` is a block device (not an image file).
+pub fn is_block(device: &str) -> bool {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::FileTypeExt;

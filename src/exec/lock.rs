@@ -1,16 +1,24 @@
-//! Device locks, systemd's block device locking protocol
-//! (<https://systemd.io/BLOCK_DEVICE_LOCKING/>): for the whole of an apply,
-//! nasstrap holds a BSD `flock(LOCK_EX)` on every whole disk it writes to and
-//! on every md/dm device it makes or writes to. systemd-udevd then neither
-//! re-reads a partition table when a writer closes the disk (its BLKRRPART
-//! makes the partition nodes vanish under the next step, or under an array
-//! being created: seen as "wipefs /dev/sdd1: … No such file or directory"
-//! and as md failing members the moment it started) nor runs its rules on
-//! them (mdadm's incremental assembly of an old superblock in a new
-//! partition; probes racing mkfs's exclusive open). Its events wait in its
-//! queue and run once the locks are dropped, when everything is in use.
-//! udev locks the whole disk for an event on a partition, so a partition is
-//! covered by its disk's lock.
+//! What apply holds on devices while it rewrites them, against udev.
+//!
+//! Whole-disk locks, systemd's block device locking protocol
+//! (<https://systemd.io/BLOCK_DEVICE_LOCKING/>): while a disk's signatures
+//! and table are rewritten, nasstrap holds a BSD `flock(LOCK_EX)` on it, so
+//! systemd-udevd neither re-reads the table as a writer closes the disk nor
+//! runs its rules on the disk and its partitions (mdadm's incremental
+//! assembly of an old superblock in a new partition). Its events wait and run
+//! when the lock is dropped — which must be soon, and before anything uses the
+//! new partitions: a deferred `remove` of an old `sdb1` replayed later runs
+//! Debian's `mdadm -If sdb1` against the new array's `sdb1` (seen: md failed
+//! both members of a fresh array). So the lock covers the disk's rewrite only,
+//! and the step runner settles udev before it creates arrays or filesystems.
+//!
+//! Held partitions: udev handles a writer's close (its inotify watch) at idle
+//! priority, so `udevadm settle` can return before it, and its re-read of the
+//! table then removes and re-adds the partition nodes under the next step
+//! (seen: "wipefs /dev/sdd1: … No such file or directory", and md failing a
+//! member the moment the array started). From the table write to the end of
+//! the run nasstrap keeps each new partition open: the kernel refuses to
+//! re-read a table whose partitions are open.
 
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -22,23 +30,18 @@ use std::time::{Duration, Instant};
 /// for the moment it processes an event of the disk).
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Locks held on whole disks, by device path; a lock ends when released or dropped.
+/// Locks held on whole disks, by device path (a lock ends when released or
+/// dropped), and partitions held open until dropped.
 #[derive(Default)]
 pub struct DiskLocks {
     held: Mutex<BTreeMap<String, File>>,
+    open: Mutex<Vec<File>>,
 }
 
 impl DiskLocks {
-    /// Take an exclusive lock on the whole device behind `device` (a
-    /// partition's disk, the kernel node of /dev/md/<name> or
-    /// /dev/mapper/<name>), waiting (bounded) while another program holds one.
-    /// Already held: nothing to do. Regular files (images) are locked as they are.
+    /// Take an exclusive lock on `device`, waiting (bounded) while another
+    /// program holds one. Regular files (images) are locked the same way.
     pub fn lock(&self, device: &str) -> Result<()> {
-        let device = whole_node(device).unwrap_or_else(|| device.to_string());
-        let device = device.as_str();
-        if self.held.lock().expect("not poisoned").contains_key(device) {
-            return Ok(());
-        }
         let f = File::open(device).with_context(|| format!("opening {device} to lock it"))?;
         let start = Instant::now();
         loop {
@@ -63,6 +66,19 @@ impl DiskLocks {
         Ok(())
     }
 
+    /// Keep `partition` open (read-only, not exclusive: the tools' own
+    /// exclusive opens still work) until this value is dropped.
+    pub fn hold_open(&self, partition: &str) -> Result<()> {
+        let f = File::open(partition).with_context(|| format!("opening {partition} to hold it"))?;
+        self.open.lock().expect("not poisoned").push(f);
+        Ok(())
+    }
+
+    /// Drop the lock on `device` (closing the descriptor releases it).
+    pub fn release(&self, device: &str) {
+        self.held.lock().expect("not poisoned").remove(device);
+    }
+
     /// Devices locked now.
     pub fn held(&self) -> Vec<String> {
         self.held
@@ -71,36 +87,6 @@ impl DiskLocks {
             .keys()
             .cloned()
             .collect()
-    }
-}
-
-/// The kernel node of the whole block device `device` leads to: what udev
-/// opens (and locks) for an event of it or of one of its partitions.
-/// `None` for what is not a block device.
-fn whole_node(device: &str) -> Option<String> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        let m = std::fs::metadata(device).ok()?;
-        if !m.file_type().is_block_device() {
-            return None;
-        }
-        let (major, minor) = (
-            nix::sys::stat::major(m.rdev()),
-            nix::sys::stat::minor(m.rdev()),
-        );
-        let sys = std::fs::canonicalize(format!("/sys/dev/block/{major}:{minor}")).ok()?;
-        let whole = if sys.join("partition").exists() {
-            sys.parent()?.to_path_buf()
-        } else {
-            sys
-        };
-        Some(format!("/dev/{}", whole.file_name()?.to_str()?))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = device;
-        None
     }
 }
 
@@ -121,8 +107,7 @@ mod tests {
             Err(std::fs::TryLockError::WouldBlock)
         ));
         assert_eq!(locks.held(), [p.to_string()]);
-        locks.lock(p).unwrap(); // held already: no second lock on ourselves
-        drop(locks);
+        locks.release(p);
         assert!(other.try_lock_shared().is_ok());
     }
 }
