@@ -68,7 +68,8 @@ pub struct Rejected {
 }
 
 /// Board profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+// Deserialize too: a plan (which names its board) travels back to the target as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Board {
     /// Kobol Helios64 (RK3399): nothing below 16 MiB on the boot medium.

@@ -7,7 +7,7 @@ use crate::layout::model::{Disk, End, Gpt, Partition};
 use crate::layout::size::{Size, human};
 use crate::layout::{Diagnostic, diag::Pos};
 use gpt::disk::LogicalBlockSize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// On the Helios64 boot medium nothing may start below 16 MiB: idbloader sits
 /// at sector 64, U-Boot's environment near 4 MiB and u-boot.itb at 8 MiB.
@@ -23,7 +23,7 @@ pub const GUID_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6e617373_7472_6170_8000_000000000001);
 
 /// Where a disk's size came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SizeSource {
     /// The layout's `expect.size`.
@@ -37,7 +37,7 @@ pub enum SizeSource {
 }
 
 /// What is known of a disk when planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskFacts {
     /// Size in bytes.
     pub size_bytes: u64,
@@ -48,7 +48,7 @@ pub struct DiskFacts {
 }
 
 /// A planned GPT.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableGeometry {
     /// Disk GUID.
     pub disk_guid: String,
@@ -63,7 +63,7 @@ pub struct TableGeometry {
 }
 
 /// A planned partition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartGeometry {
     /// Partition number (1-based).
     pub number: u32,
@@ -91,7 +91,7 @@ impl PartGeometry {
 }
 
 /// A planned firmware region, in bytes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionGeometry {
     /// Region name.
     pub name: String,

@@ -14,13 +14,13 @@ pub mod updown;
 pub use build::{Options, build};
 pub use geometry::{DiskFacts, PartGeometry, RegionGeometry, SizeSource, TableGeometry};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the JSON rendering; bumped on incompatible changes.
 pub const JSON_VERSION: u32 = 1;
 
 /// What a step does to what is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     /// Already as desired; nothing runs.
@@ -34,7 +34,7 @@ pub enum Change {
 }
 
 /// Where an LUKS key comes from; the key itself never appears in the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "from", content = "path")]
 pub enum KeySource {
     /// A passphrase file on the target.
@@ -46,7 +46,7 @@ pub enum KeySource {
 }
 
 /// One action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Erase filesystem/RAID/table signatures (`wipefs --all`).
@@ -170,7 +170,7 @@ impl Action {
 }
 
 /// One step of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// 1-based position.
     pub id: u32,
@@ -189,7 +189,7 @@ pub struct Step {
 }
 
 /// A disk as planned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiskPlan {
     /// Layout name.
     pub name: String,
@@ -206,7 +206,7 @@ pub struct DiskPlan {
 }
 
 /// A whole plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// JSON format version.
     pub version: u32,

@@ -8,6 +8,7 @@ mod busy;
 mod fs;
 mod identity;
 mod md;
+mod roundtrip;
 mod table;
 mod teardown;
 mod unknown;
