@@ -2,6 +2,7 @@
 //! never opens a device or spawns a process. Text, JSON and POSIX-sh renderings
 //! all come from the same `Plan` value.
 
+pub mod basis;
 pub mod build;
 pub mod diff;
 pub mod geometry;

@@ -31,7 +31,7 @@ pub(super) fn partition_of<'a>(
 }
 
 /// The observed array a planned `/dev/md/<name>` (or a kernel `/dev/mdN`) names.
-pub(super) fn md_array<'a>(obs: &'a Observed, device: &str) -> Option<&'a MdArray> {
+pub(in crate::plan) fn md_array<'a>(obs: &'a Observed, device: &str) -> Option<&'a MdArray> {
     let name = device.strip_prefix("/dev/md/");
     obs.md_arrays
         .iter()

@@ -26,10 +26,12 @@ mod unknown;
 mod why;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use identity::against;
 pub use lookup::{find_disk, signature};
+// For `plan::basis`, which asks the same questions of the observed state.
+pub(in crate::plan) use lookup::md_array;
 pub use why::{Refusal, Why};
 
 use super::{Action, Change, Plan, Step};

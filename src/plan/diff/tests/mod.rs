@@ -2,7 +2,8 @@
 //! the whole annotated step list: change, description and reason, as the
 //! diff a person reads, then the refusals.
 
-mod kit;
+// Shared with `plan::basis`, whose tests start from the same observed states.
+pub(crate) mod kit;
 
 mod busy;
 mod fs;
@@ -14,7 +15,7 @@ mod teardown;
 mod unknown;
 
 /// One disk: ext4 root, swap, xfs data.
-const SIMPLE: &str = "
+pub(crate) const SIMPLE: &str = "
 disk:
   a:
     device: /dev/sda
@@ -27,7 +28,7 @@ disk:
 ";
 
 /// Three disks, one partition each, RAID5 `tank`, LUKS `crypt`, ext4 on /srv.
-const NAS: &str = "
+pub(crate) const NAS: &str = "
 disk:
   a: { device: /dev/sda, content: { type: gpt, partitions: { data: { size: 100%, content: { type: mdraid, name: tank } } } } }
   b: { device: /dev/sdb, content: { type: gpt, partitions: { data: { size: 100%, content: { type: mdraid, name: tank } } } } }
