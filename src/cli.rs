@@ -41,6 +41,8 @@ pub struct DiskArgs {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show what a from-scratch install of LAYOUT does, touching nothing.
@@ -145,6 +147,64 @@ pub enum Command {
         #[arg(long, default_value = "/mnt")]
         mount_root: String,
     },
+    /// Install LAYOUT on a target over SSH: one pinned connection, preflight,
+    /// the target's disks probed there, diffed and shown here, applied there.
+    Install {
+        /// The layout file (on this machine).
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// The target: USER@HOST[:PORT] (a host alias of ~/.ssh/config works).
+        #[arg(long, value_name = "USER@HOST[:PORT]")]
+        target: String,
+        /// Allow destructive steps on these layout disks (e.g. `--allow-destroy bay3`).
+        #[arg(long = "allow-destroy", value_name = "NAME", num_args = 1..)]
+        allow_destroy: Vec<String>,
+        /// Answer yes to prompts about non-destructive steps (never to destruction).
+        #[arg(long)]
+        yes: bool,
+        /// Also write the layout's firmware images to their raw regions.
+        #[arg(long)]
+        firmware: bool,
+        /// Accept only a host key with this fingerprint (as `ssh-keygen -lf` prints it);
+        /// known_hosts files are then not consulted.
+        #[arg(long, value_name = "SHA256:…")]
+        host_key: Option<String>,
+        /// Check the host key against FILE instead of ~/.ssh/known_hosts.
+        #[arg(long, value_name = "FILE")]
+        known_hosts: Option<PathBuf>,
+        /// Use FILE instead of ~/.ssh/config.
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
+        /// Log in with this key only (default: ssh config and agent).
+        #[arg(long, short = 'i', value_name = "FILE")]
+        identity: Option<PathBuf>,
+        /// The nasstrap to run on the target (default: this binary if the target has
+        /// this machine's architecture, else ~/.cache/nasstrap/VERSION/nasstrap-ARCH-linux).
+        #[arg(long, value_name = "PATH")]
+        target_binary: Option<PathBuf>,
+        /// Phases to run, in order: connect, preflight, disks (earlier ones always run).
+        #[arg(long, value_name = "LIST", default_value = "connect,preflight,disks")]
+        phases: String,
+        /// How long the target waits for a disk's SATA link to come up, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        link_wait: u64,
+        /// Show the plan, save it (with the state it was computed from) to FILE, and stop.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        save_plan: Option<PathBuf>,
+        /// Apply a plan saved with --save-plan; the target refuses if its disks changed since.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Progress as JSON lines on stdout instead of bars.
+        #[arg(long, value_enum, default_value_t = Events::Human)]
+        events: Events,
+        /// Where filesystems are mounted on the target.
+        #[arg(long, default_value = "/mnt")]
+        mount_root: String,
+    },
+    /// The target's side of `install`: one request on stdin, events on stdout.
+    #[command(hide = true)]
+    Serve,
 }
 
 /// How apply reports progress.
@@ -447,6 +507,76 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             flow::unmount(&t, &Deferred::new(Events::Human))?;
             Ok(EXIT_OK)
         }
+        Command::Install {
+            layout: path,
+            disks,
+            target: destination,
+            allow_destroy,
+            yes,
+            firmware,
+            host_key,
+            known_hosts,
+            ssh_config,
+            identity,
+            target_binary,
+            phases,
+            link_wait,
+            save_plan,
+            plan,
+            events,
+            mount_root,
+        } => {
+            let until = parse_phases(&phases)?;
+            let i = flow::install::Install {
+                target: target(path, &disks, mount_root, firmware)?,
+                ssh: crate::remote::ssh::SshOpts {
+                    destination,
+                    host_key,
+                    known_hosts,
+                    ssh_config,
+                    identity,
+                    connect_timeout: std::time::Duration::from_secs(20),
+                },
+                consent: crate::exec::guard::Consent { allow_destroy, yes },
+                target_binary,
+                until,
+                link_wait: std::time::Duration::from_secs(link_wait),
+                save_plan,
+                plan,
+            };
+            // Ctrl-C asks the target to stop between steps; a second one quits at once.
+            let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let sigint = signal_hook::consts::SIGINT;
+            signal_hook::flag::register_conditional_shutdown(sigint, 130, interrupt.clone())
+                .and_then(|_| signal_hook::flag::register(sigint, interrupt.clone()))
+                .map_err(|e| Failure::Runtime(e.into()))?;
+            let ui = crate::prompt::Terminal::new();
+            let view = InstallView {
+                events,
+                inner: Deferred::new(events),
+            };
+            match flow::install::install(&i, &ui, &view, &interrupt) {
+                Ok(flow::Applied::NoChanges) if events == Events::Human && i.save_plan.is_none() => {
+                    if until == flow::install::Phase::Disks {
+                        eprintln!("no changes: the target's disks already match the layout");
+                    }
+                    Ok(EXIT_OK)
+                }
+                Ok(_) => Ok(EXIT_OK),
+                Err(stop) => {
+                    if events == Events::Json {
+                        crate::report::Reporter::event(&crate::report::JsonLines, &crate::report::Event::Stopped {
+                            kind: stop.kind(),
+                            message: stop.to_string(),
+                        });
+                    }
+                    Err(stop.into())
+                }
+            }
+        }
+        Command::Serve => Ok(crate::remote::agent::serve(std::io::BufReader::new(
+            std::io::stdin(),
+        ))),
         Command::Schema => {
             println!(
                 "{}",
@@ -473,12 +603,54 @@ fn target(
         ignore_expect: disks.ignore_expect,
         mount_root,
         firmware,
+        label: None,
     })
 }
 
 fn print_warnings(look: &flow::Look) {
     if let Some(r) = &look.warnings {
         eprint!("{r}");
+    }
+}
+
+/// `--phases a,b,c` → the last phase to run.
+fn parse_phases(list: &str) -> Result<flow::install::Phase, Failure> {
+    use flow::install::Phase;
+    let mut last = Phase::Connect;
+    for p in list.split(',').map(str::trim) {
+        last = last.max(match p {
+            "connect" => Phase::Connect,
+            "preflight" => Phase::Preflight,
+            "disks" => Phase::Disks,
+            "stage" | "install" | "reboot" => {
+                return Err(Failure::Usage(format!(
+                    "--phases: `{p}` is not built yet; this nasstrap installs up to `disks`"
+                )));
+            }
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "--phases: unknown phase `{p}` (connect, preflight, disks)"
+                )));
+            }
+        });
+    }
+    Ok(last)
+}
+
+/// Install's reporter: the plan shown as a diff (people) or as an event (JSON),
+/// everything else as apply shows it.
+struct InstallView {
+    events: Events,
+    inner: Deferred,
+}
+
+impl crate::report::Reporter for InstallView {
+    fn event(&self, e: &crate::report::Event) {
+        if let (Events::Human, crate::report::Event::Planned { plan, .. }) = (self.events, e) {
+            print!("{}", plan::render::diff_text(plan));
+            return;
+        }
+        self.inner.event(e);
     }
 }
 
@@ -503,14 +675,14 @@ impl crate::report::Reporter for Deferred {
         match self.events {
             Events::Json => crate::report::JsonLines.event(e),
             Events::Human => {
-                let bars = self.bars.get_or_init(|| {
-                    let total = match e {
-                        crate::report::Event::Start { total } => *total,
-                        _ => 0,
-                    };
-                    crate::progress::Bars::with_len(total as u64)
-                });
-                bars.event(e)
+                // Bars once the run's length is known; plain lines before.
+                if let crate::report::Event::Start { total } = e {
+                    let _ = self.bars.set(crate::progress::Bars::with_len(*total as u64));
+                }
+                match self.bars.get() {
+                    Some(bars) => bars.event(e),
+                    None => crate::progress::Bars::plain().event(e),
+                }
             }
         }
     }

@@ -25,6 +25,14 @@ impl Bars {
         Bars::with_len(n)
     }
 
+    /// No bar: plain lines only (before a run's length is known).
+    pub fn plain() -> Bars {
+        Bars {
+            bar: ProgressBar::hidden(),
+            plain: true,
+        }
+    }
+
     /// A bar of `n` steps.
     pub fn with_len(n: u64) -> Bars {
         let plain =
@@ -40,6 +48,17 @@ impl Bars {
                 .progress_chars("=> "),
         );
         Bars { bar, plain }
+    }
+}
+
+impl Bars {
+    /// A line above the bar (or alone, without a terminal).
+    fn line(&self, text: &str) {
+        if self.plain {
+            eprintln!("{text}");
+        } else {
+            self.bar.suspend(|| eprintln!("{text}"));
+        }
     }
 }
 
@@ -73,7 +92,21 @@ impl Reporter for Bars {
                     eprintln!("done: {steps_run} steps in {seconds:.1}s");
                 }
             }
-            Event::Start { .. } => {}
+            Event::Phase { phase } => self.line(&format!("{phase}…")),
+            Event::PhaseDone { phase, seconds } => {
+                self.line(&format!("{phase}: done in {seconds:.1}s"))
+            }
+            Event::Waiting { message } => self.line(&format!("waiting: {}", shown(message))),
+            Event::Consented { disks } if !disks.is_empty() => {
+                self.line(&format!("destruction allowed on: {}", disks.join(", ")))
+            }
+            Event::Stopped { message, .. } => self.line(&format!("stopped: {}", shown(message))),
+            // Shown by the caller in its own form (the diff), or protocol data.
+            Event::Start { .. }
+            | Event::Planned { .. }
+            | Event::Consented { .. }
+            | Event::NoChanges
+            | Event::Observed { .. } => {}
         }
     }
 }

@@ -84,7 +84,7 @@ install -m 755 "$HERE/init" "$R/init"
 install -m 755 "$HERE/rcS" "$R/etc/rcS"
 cat > "$R/etc/inittab" <<'EOF'
 ::sysinit:/etc/rcS
-::respawn:/usr/sbin/sshd -D -e
+::respawn:/usr/sbin/sshd -D -o LogLevel=VERBOSE -E /var/log/sshd.log
 ::shutdown:/bin/sync
 ::shutdown:/bin/umount -a -r
 EOF

@@ -6,7 +6,7 @@ use super::lock::DiskLocks;
 use super::secret::Secrets;
 use super::{Cmd, gptwrite};
 use crate::plan::{Action, Change, KeySource, Plan, Step, partition_path, script};
-use crate::report::{Event, Reporter};
+use crate::report::{Event, Interrupted, Reporter};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -87,11 +87,16 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
     let mut started = vec![false; todo.len()];
     let mut failure: Option<anyhow::Error> = None;
     let mut ran = 0u32;
+    let mut stopping = false;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<()>)>();
         let mut running = 0usize;
         loop {
-            if failure.is_none() {
+            // Asked to stop: start nothing new, let running steps finish.
+            if failure.is_none() && !stopping && reporter.stop_requested() {
+                stopping = true;
+            }
+            if failure.is_none() && !stopping {
                 for i in 0..todo.len() {
                     if running >= MAX_PARALLEL {
                         break;
@@ -156,6 +161,18 @@ pub fn run(plan: &Plan, reporter: &dyn Reporter, secrets: &Secrets) -> Result<u3
             seconds: start.elapsed().as_secs_f64(),
         });
         return Err(e);
+    }
+    if stopping && failure.is_none() && (ran as usize) < todo.len() {
+        reporter.event(&Event::Finish {
+            ok: false,
+            steps_run: ran,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        return Err(Interrupted {
+            done: ran,
+            total: todo.len() as u32,
+        }
+        .into());
     }
     if let Some(kib) = peak_rss_kib() {
         // The Helios64's rescue system lives in 4 GiB of RAM: keep an eye on it.

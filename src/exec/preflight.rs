@@ -38,6 +38,27 @@ pub enum Missing {
         /// The LUKS volume whose `askPassword` needs it.
         volume: String,
     },
+    /// The install target is of another architecture than the binary for it.
+    Arch {
+        /// What the target's `uname -m` says.
+        found: String,
+        /// What was expected, and why.
+        want: String,
+    },
+    /// The install target has too little free memory to run from RAM.
+    Memory {
+        /// `MemAvailable`, MiB.
+        available_mib: u64,
+        /// At least this much, MiB.
+        need_mib: u64,
+    },
+    /// No nasstrap binary for the target's architecture on this laptop.
+    TargetBinary {
+        /// The target's architecture.
+        arch: String,
+        /// Where it was looked for.
+        looked: String,
+    },
 }
 
 impl fmt::Display for Missing {
@@ -54,6 +75,22 @@ impl fmt::Display for Missing {
             Missing::Filesystem { fstype } => write!(
                 f,
                 "the kernel cannot mount {fstype} (neither built in nor available as a module)"
+            ),
+            Missing::Arch { found, want } => {
+                write!(f, "the target is {found}; {want}")
+            }
+            Missing::Memory {
+                available_mib,
+                need_mib,
+            } => write!(
+                f,
+                "the target has {available_mib} MiB of memory available; nasstrap needs {need_mib} MiB"
+            ),
+            Missing::TargetBinary { arch, looked } => write!(
+                f,
+                "no nasstrap for {arch}-linux on this machine (looked at {looked}); build one \
+                 (e.g. `cargo build --release --target {arch}-unknown-linux-gnu`) and pass \
+                 --target-binary PATH"
             ),
             Missing::NoTerminal { volume } => write!(
                 f,

@@ -10,12 +10,15 @@
 //! A refused apply leaves the system as it found it.
 
 mod activate;
+pub mod install;
 
 use crate::exec::guard::{self, Consent, Denied, Prompter};
 use crate::exec::preflight::{self, Machine, Missing};
 use crate::exec::secret::{Secret, Secrets};
 use crate::layout::{self, Report};
+use crate::plan::basis::{Basis, Difference};
 use crate::plan::diff::Refusal;
+use crate::report::Interrupted;
 use crate::plan::{self, Plan, needs};
 use crate::probe::Observed;
 use crate::report::Reporter;
@@ -38,6 +41,36 @@ pub struct Target {
     pub mount_root: String,
     /// Also write firmware images.
     pub firmware: bool,
+    /// How the plan names the layout file, when not by `layout` (the target of
+    /// an install reads a copy; the plan shown on the laptop names the original).
+    pub label: Option<String>,
+}
+
+/// What the user was shown and agreed to: a plan and the state it was computed
+/// from. Apply refuses when the disks no longer are in that state.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Expected {
+    /// The plan as shown.
+    pub plan: Plan,
+    /// The facts of the observed state it was computed from.
+    pub basis: Basis,
+}
+
+/// Why a flow stopped, in one word: what [`Stop`] is, for events and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    Layout,
+    Refused,
+    Preflight,
+    Denied,
+    NoPassphrase,
+    NotInstalled,
+    Changed,
+    Interrupted,
+    Version,
+    Connect,
+    Failed,
 }
 
 /// Why a flow stopped. Every variant but `Failed` means nothing was changed.
@@ -55,8 +88,42 @@ pub enum Stop {
     NoPassphrase(String),
     /// The layout's disks do not hold it yet (`mount`), with what apply would run.
     NotInstalled(Vec<String>),
+    /// The disks are no longer in the state the plan was computed from (between
+    /// the diff shown and apply, something changed them).
+    Changed(Vec<Difference>),
+    /// The state is the same but this machine computes another plan from it
+    /// than the one shown (a different nasstrap version).
+    PlanDiffers,
+    /// The laptop's nasstrap is another version than the target's.
+    Version { laptop: String, target: String },
+    /// Asked to stop (Ctrl-C on the laptop); stopped between steps.
+    Interrupted(Interrupted),
+    /// The SSH connection to the install target was not made (nothing ran there).
+    Connect(crate::remote::ssh::ConnectError),
+    /// The install target stopped; `kind` says why, `message` is its words.
+    OnTarget { kind: StopKind, message: String },
     /// Something failed while running.
     Failed(anyhow::Error),
+}
+
+impl Stop {
+    /// The kind of stop, for events.
+    pub fn kind(&self) -> StopKind {
+        match self {
+            Stop::Layout(_) => StopKind::Layout,
+            Stop::Refused(_) => StopKind::Refused,
+            Stop::Preflight(_) => StopKind::Preflight,
+            Stop::Denied(_) => StopKind::Denied,
+            Stop::NoPassphrase(_) => StopKind::NoPassphrase,
+            Stop::NotInstalled(_) => StopKind::NotInstalled,
+            Stop::Changed(_) => StopKind::Changed,
+            Stop::PlanDiffers | Stop::Version { .. } => StopKind::Version,
+            Stop::Interrupted(_) => StopKind::Interrupted,
+            Stop::Connect(_) => StopKind::Connect,
+            Stop::OnTarget { kind, .. } => *kind,
+            Stop::Failed(_) => StopKind::Failed,
+        }
+    }
 }
 
 impl fmt::Display for Stop {
@@ -86,6 +153,25 @@ impl fmt::Display for Stop {
                 "the disks do not hold this layout yet; apply would run:\n  {}",
                 steps.join("\n  ")
             ),
+            Stop::Changed(ds) => {
+                writeln!(f, "the disks changed since the plan was shown:")?;
+                for d in ds {
+                    writeln!(f, "  {d}")?;
+                }
+                write!(f, "nothing was changed; look at the new diff and run again")
+            }
+            Stop::PlanDiffers => write!(
+                f,
+                "the plan computed here from the same disks differs from the one shown \
+                 (different nasstrap versions?); nothing was changed"
+            ),
+            Stop::Version { laptop, target } => write!(
+                f,
+                "the laptop runs nasstrap {laptop}, the target {target}; upload the same version"
+            ),
+            Stop::Interrupted(i) => write!(f, "{i}"),
+            Stop::Connect(e) => write!(f, "{e}\nnothing ran on the target"),
+            Stop::OnTarget { message, .. } => write!(f, "on the target: {message}"),
             Stop::Failed(e) => write!(f, "{e:#}"),
         }
     }
@@ -93,7 +179,10 @@ impl fmt::Display for Stop {
 
 impl From<anyhow::Error> for Stop {
     fn from(e: anyhow::Error) -> Self {
-        Stop::Failed(e)
+        match e.downcast::<Interrupted>() {
+            Ok(i) => Stop::Interrupted(i),
+            Err(e) => Stop::Failed(e),
+        }
     }
 }
 
@@ -124,7 +213,10 @@ pub fn look(t: &Target) -> Result<Look, Stop> {
         .collect();
     let observed = crate::exec::collect::observe(&devices)?;
     let opts = plan::Options {
-        layout_file: t.layout.display().to_string(),
+        layout_file: t
+            .label
+            .clone()
+            .unwrap_or_else(|| t.layout.display().to_string()),
         seed: String::new(),
         mount_root: t.mount_root.clone(),
         facts: HashMap::new(),
@@ -253,7 +345,30 @@ pub fn apply(
     ui: &dyn Prompter,
     reporter: &dyn Reporter,
 ) -> Result<Applied, Stop> {
+    apply_expected(t, None, consent, ui, reporter)
+}
+
+/// [`apply`], refusing unless the disks are still in the state `expected` was
+/// computed from and this machine plans the same from it: what runs is what
+/// was shown, with no window between checking and acting but the run itself.
+pub fn apply_expected(
+    t: &Target,
+    expected: Option<&Expected>,
+    consent: &Consent,
+    ui: &dyn Prompter,
+    reporter: &dyn Reporter,
+) -> Result<Applied, Stop> {
     let l = look(t)?;
+    if let Some(x) = expected {
+        let now = Basis::of(&l.plan, &l.observed);
+        let changes = now.changes(&x.basis);
+        if !changes.is_empty() {
+            return Err(Stop::Changed(changes));
+        }
+        if l.plan != x.plan {
+            return Err(Stop::PlanDiffers);
+        }
+    }
     refuse(l.refusals.clone())?;
     let missing = preflight::check(&l.plan, &Machine::here(ui.interactive()));
     if !missing.is_empty() {
@@ -273,7 +388,7 @@ pub fn apply(
     if l.plan.is_noop() {
         return Ok(Applied::NoChanges);
     }
-    let ran = crate::exec::apply::run(&l.plan, reporter, &secrets)?;
+    let ran = crate::exec::apply::run(&l.plan, reporter, &secrets).map_err(Stop::from)?;
     Ok(Applied::Ran(ran))
 }
 

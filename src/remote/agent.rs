@@ -1,0 +1,195 @@
+//! The target's side of an install (`nasstrap serve`): one request from stdin,
+//! events as JSON lines on stdout, each also kept in the [`journal`](super::journal).
+//! Runs the same library flows as a local `apply`.
+
+use super::journal::{self, Journal};
+use super::protocol::{self, ApplyRequest, Request, STATE_DIR, STOP};
+use crate::exec::guard::{Consent, NoPrompter};
+use crate::flow::{self, Applied, Stop, Target};
+use crate::report::{Event, Line, Reporter};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Reports to the laptop and the journal; remembers when the laptop asked to
+/// stop, or went away (stdin closed, stdout broken).
+struct Wire {
+    stop: Arc<AtomicBool>,
+    journal: Mutex<Journal>,
+}
+
+impl Reporter for Wire {
+    fn event(&self, e: &Event) {
+        // The probe's data is for the laptop; the journal keeps what happened.
+        if !matches!(e, Event::Observed { .. })
+            && let Ok(mut j) = self.journal.lock()
+        {
+            j.record(e);
+        }
+        let line = serde_json::to_string(&Line::of(e)).expect("events serialize");
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            // Nobody reads any more: finish the step at hand and stop.
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves one request read from `input`; returns the exit code.
+pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
+    let mut first = String::new();
+    let request = match input.read_line(&mut first) {
+        Ok(_) => serde_json::from_str::<Request>(&first),
+        Err(e) => {
+            eprintln!("nasstrap serve: reading the request: {e}");
+            return 2;
+        }
+    };
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nasstrap serve: not a request: {e}");
+            return 2;
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let watch = stop.clone();
+    // A `stop` line or the end of input (the laptop's process is gone) both
+    // ask to stop between steps.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match input.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if line.trim() == STOP => break,
+                Ok(_) => {}
+            }
+        }
+        watch.store(true, Ordering::SeqCst);
+    });
+    let run = match &request {
+        Request::Probe { .. } => "probe",
+        Request::Apply(_) => "apply",
+    };
+    let wire = Wire {
+        stop,
+        journal: Mutex::new(Journal::begin(run)),
+    };
+    let result = match request {
+        Request::Probe { version, .. } if version != protocol::version() => Err(Stop::Version {
+            laptop: version,
+            target: protocol::version(),
+        }),
+        Request::Probe {
+            disks,
+            wait_seconds,
+            ..
+        } => probe(&disks, Duration::from_secs(wait_seconds), &wire),
+        Request::Apply(a) => apply(*a, &wire),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(stop) => {
+            wire.event(&Event::Stopped {
+                kind: stop.kind(),
+                message: stop.to_string(),
+            });
+            1
+        }
+    }
+}
+
+/// Only one run works on the disks at a time: a laptop killed mid-apply leaves
+/// its run going until the step at hand is done, and the next run waits for it.
+fn lock(wire: &Wire) -> Result<nix::fcntl::Flock<std::fs::File>, Stop> {
+    use nix::fcntl::{Flock, FlockArg};
+    let failed = |e: nix::errno::Errno| Stop::Failed(anyhow::anyhow!("locking {STATE_DIR}/lock: {e}"));
+    std::fs::create_dir_all(STATE_DIR).map_err(|e| Stop::Failed(e.into()))?;
+    let path = Path::new(STATE_DIR).join("lock");
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Stop::Failed(anyhow::anyhow!("opening {}: {e}", path.display())))
+    };
+    match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
+        Ok(f) => return Ok(f),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
+        Err((_, e)) => return Err(failed(e)),
+    }
+    wire.event(&Event::Waiting {
+        message: "an earlier run on this target is still going; it stops after the step at hand"
+            .into(),
+    });
+    Flock::lock(open()?, FlockArg::LockExclusive).map_err(|(_, e)| failed(e))
+}
+
+/// Waits (bounded) for each disk to appear, saying which one it waits for,
+/// then sends what is on them.
+fn probe(disks: &[(String, String)], wait: Duration, wire: &Wire) -> Result<(), Stop> {
+    let _held = lock(wire)?;
+    let deadline = Instant::now() + wait;
+    for (name, device) in disks {
+        let present = || crate::exec::gptwrite::is_block(device);
+        if present() {
+            continue;
+        }
+        wire.event(&Event::Waiting {
+            message: format!(
+                "{name} ({device}) is not there yet; waiting up to {} s for its link",
+                wait.as_secs()
+            ),
+        });
+        while !present() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    let devices: Vec<String> = disks.iter().map(|(_, d)| d.clone()).collect();
+    let observed = crate::exec::collect::observe(&devices)?;
+    wire.event(&Event::Observed {
+        observed: Box::new(observed),
+        journal: journal::read_last_run(),
+    });
+    Ok(())
+}
+
+/// Applies the plan the laptop showed, if the disks are still as they were.
+fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
+    if a.version != protocol::version() {
+        return Err(Stop::Version {
+            laptop: a.version,
+            target: protocol::version(),
+        });
+    }
+    let _held = lock(wire)?;
+    let file = Path::new(STATE_DIR).join("layout.yaml");
+    std::fs::write(&file, &a.layout_text)
+        .map_err(|e| Stop::Failed(anyhow::anyhow!("writing {}: {e}", file.display())))?;
+    let t = Target {
+        layout: file,
+        disks: a.disks,
+        ignore_expect: a.ignore_expect,
+        mount_root: a.mount_root,
+        firmware: a.firmware,
+        label: Some(a.layout_name),
+    };
+    // The laptop asked the user; here nobody can answer.
+    let consent = Consent {
+        allow_destroy: a.allow_destroy,
+        yes: true,
+    };
+    match flow::apply_expected(&t, Some(&a.expected), &consent, &NoPrompter, wire)? {
+        Applied::NoChanges => wire.event(&Event::NoChanges),
+        Applied::Ran(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! `nasstrap install` from this machine (the laptop) to the emulated Helios64
+//! (the target) over SSH: the host's build of nasstrap drives, the guest's
+//! copy is the cross-built aarch64 binary that `install` uploads itself.
+//! Connection and round-trip counts come from the guest's sshd log
+//! (`LogLevel VERBOSE`), never from the code under test.
+//! Skips without QEMU (see `common::qemu::skip`); CI never skips.
+
+mod common;
+
+use common::qemu::{self, BootOpts, Guest};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
+
+/// `nasstrap install LAYOUT …` against `g`, with events as JSON lines.
+fn install(g: &Guest, layout: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(NASSTRAP);
+    let empty = g.work_dir().join("empty_ssh_config");
+    std::fs::write(&empty, "").expect("write empty ssh config");
+    let prepared = qemu::prepare().expect("prepared");
+    c.arg("install")
+        .arg(qemu::repo_root().join("layouts").join(layout))
+        .arg("--target")
+        .arg(format!("root@127.0.0.1:{}", g.port()))
+        .arg("--known-hosts")
+        .arg(g.known_hosts())
+        .arg("--ssh-config")
+        .arg(&empty)
+        .arg("-i")
+        .arg(g.login_key())
+        .arg("--target-binary")
+        .arg(&prepared.nasstrap)
+        .arg("--disk-map")
+        .arg(qemu::guest_map())
+        .args(["--ignore-expect", "--events", "json"])
+        .args(extra)
+        .env("NASSTRAP_NO_PROGRESS", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(mut c: Command) -> (i32, String, String) {
+    let t = Instant::now();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("running nasstrap install");
+    eprintln!("install: {:.1} s, {status}", t.elapsed().as_secs_f64());
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
+}
+
+/// The events of a run with `--events json`.
+fn events(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn has(evs: &[serde_json::Value], kind: &str) -> bool {
+    evs.iter().any(|e| e["event"] == kind)
+}
+
+/// The guest's sshd log from line `from` on.
+fn sshd_log(g: &Guest, from: usize) -> Vec<String> {
+    g.ssh_ok("cat /var/log/sshd.log")
+        .lines()
+        .skip(from)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Connections accepted in `log`, by client port, and the sessions each started.
+fn connections(log: &[String]) -> Vec<(String, usize)> {
+    let port = |l: &str| {
+        let p = l.split(" port ").nth(1)?;
+        Some(p.split_whitespace().next()?.to_string())
+    };
+    let accepted: Vec<String> = log
+        .iter()
+        .filter(|l| l.contains("Accepted publickey"))
+        .filter_map(|l| port(l))
+        .collect();
+    accepted
+        .into_iter()
+        .map(|p| {
+            let n = log
+                .iter()
+                .filter(|l| l.contains("Starting session:") && port(l).as_deref() == Some(&p))
+                .count();
+            (p, n)
+        })
+        .collect()
+}
+
+fn log_len(g: &Guest) -> usize {
+    g.ssh_ok("cat /var/log/sshd.log").lines().count()
+}
+
+#[test]
+fn qemu_install_refuses_a_changed_host_key_before_anything_runs() {
+    if qemu::skip() {
+        return;
+    }
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    let from = log_len(&g);
+    // Another key for the same [127.0.0.1]:port: what a man in the middle shows.
+    let other = g.work_dir().join("other_key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let pubkey = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let pubkey: Vec<&str> = pubkey.split_whitespace().take(2).collect();
+    let forged = g.work_dir().join("forged_known_hosts");
+    let line = format!("[127.0.0.1]:{} {}\n", g.port(), pubkey.join(" "));
+    std::fs::write(&forged, line).unwrap();
+    let real = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(g.known_hosts())
+        .output()
+        .expect("ssh-keygen -lf");
+    let real = String::from_utf8_lossy(&real.stdout);
+    let real_fp = real.split_whitespace().nth(1).expect("a fingerprint").to_string();
+
+    let mut c = install(&g, "helios64.yaml", &[]);
+    c.arg("--known-hosts").arg(&forged);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&real_fp), "the offered key is shown: {err}");
+    assert!(err.contains("--host-key"), "and how to pin it: {err}");
+    // Nothing ran: no login, no session, nothing uploaded, no disk touched.
+    let log = sshd_log(&g, from);
+    assert!(connections(&log).is_empty(), "{log:#?}");
+    g.ssh_ok("test ! -e /run/nasstrap");
+    let parts = g.ssh_ok("cat /proc/partitions");
+    assert!(!parts.contains("sda1"), "{parts}");
+
+    // A wrong pin is refused too; the right one connects whatever known_hosts says.
+    let mut c = install(&g, "helios64.yaml", &["--phases", "connect"]);
+    c.arg("--known-hosts").arg(&forged).args(["--host-key", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&real_fp), "{err}");
+    let mut c = install(&g, "helios64.yaml", &["--phases", "connect"]);
+    c.arg("--known-hosts").arg(&forged).args(["--host-key", &real_fp]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn qemu_install_helios64_converges_and_a_rerun_does_nothing() {
+    if qemu::skip() {
+        return;
+    }
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    let from = log_len(&g);
+    let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    let evs = events(&out);
+    assert!(evs.iter().all(|e| e["schema"] == 1), "{out}");
+    for kind in ["phase", "planned", "consented", "start", "step_done", "finish"] {
+        assert!(has(&evs, kind), "no {kind} event: {out}");
+    }
+    assert!(g.ssh_ok("cat /proc/mdstat").contains("raid6"));
+    g.ssh_ok("mountpoint -q /mnt && mountpoint -q /mnt/boot && mountpoint -q /mnt/srv");
+    let log = sshd_log(&g, from);
+    let conns = connections(&log);
+    // One master; preflight, upload, probe, apply: one session each.
+    assert_eq!(conns.len(), 1, "{log:#?}");
+    assert_eq!(conns[0].1, 4, "{log:#?}");
+
+    let from = log_len(&g);
+    let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    let evs = events(&out);
+    assert!(has(&evs, "no_changes"), "{out}");
+    assert!(!has(&evs, "step_started"), "{out}");
+    let log = sshd_log(&g, from);
+    let conns = connections(&log);
+    // The binary is there already: preflight and the probe, one round trip each.
+    assert_eq!(conns.len(), 1, "{log:#?}");
+    assert_eq!(conns[0].1, 2, "{log:#?}");
+}
+
+#[test]
+fn qemu_install_helios64_luks_converges() {
+    if qemu::skip() {
+        return;
+    }
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    // The layout's passwordFile lives in the target's RAM for the install.
+    g.ssh_ok("mkdir -p /run/nasstrap && printf 'correct horse battery' > /run/nasstrap/tank.key");
+    let (code, out, err) = run(install(&g, "helios64-luks.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    g.ssh_ok("test -e /dev/mapper/tank-crypt && mountpoint -q /mnt/srv");
+    let (code, out, err) = run(install(&g, "helios64-luks.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(has(&events(&out), "no_changes"), "{out}");
+}
+
+#[test]
+fn qemu_install_laptop_killed_during_apply_then_run_again_converges() {
+    if qemu::skip() {
+        return;
+    }
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    let mut c = install(&g, "helios64.yaml", &[]);
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = c.spawn().expect("install");
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        let done = line.contains("\"step_done\"");
+        seen.push(line);
+        if done && seen.iter().filter(|l| l.contains("\"step_done\"")).count() == 3 {
+            break;
+        }
+    }
+    // SIGKILL: no handler runs, the laptop is just gone mid-apply.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let steps_done = seen.iter().filter(|l| l.contains("\"step_done\"")).count();
+    assert_eq!(steps_done, 3, "{seen:#?}");
+
+    let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    let evs = events(&out);
+    let resumed = evs
+        .iter()
+        .any(|e| e["event"] == "note" && e["message"].as_str().unwrap_or("").starts_with("resuming:"));
+    assert!(resumed, "the journal of the cut run is shown: {out}");
+    g.ssh_ok("mountpoint -q /mnt/srv");
+    let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(has(&events(&out), "no_changes"), "{out}");
+}
+
+#[test]
+fn qemu_install_refuses_a_plan_whose_disks_changed_since_it_was_shown() {
+    if qemu::skip() {
+        return;
+    }
+    let g = Guest::boot(BootOpts::default()).expect("boot");
+    let saved: PathBuf = g.work_dir().join("plan.json");
+    let save = ["--save-plan", saved.to_str().unwrap()];
+    let (code, out, err) = run(install(&g, "helios64.yaml", &save));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(has(&events(&out), "planned"), "{out}");
+    g.ssh_ok("test ! -e /proc/mdstat || ! grep -q md /proc/mdstat");
+
+    // By hand, in between: a partition on bay3.
+    g.ssh_ok("sgdisk -n 1:2048:+64M /dev/sdc >/dev/null && partx -u /dev/sdc 2>/dev/null; true");
+    let before = g.storage_state();
+    let apply = ["--plan", saved.to_str().unwrap()];
+    let (code, out, err) = run(install(&g, "helios64.yaml", &apply));
+    assert_eq!(code, 1, "{out}{err}");
+    let evs = events(&out);
+    let stopped = evs
+        .iter()
+        .find(|e| e["event"] == "stopped")
+        .unwrap_or_else(|| panic!("no stopped event: {out}"));
+    assert_eq!(stopped["kind"], "changed", "{out}");
+    let msg = stopped["message"].as_str().unwrap();
+    assert!(msg.contains("/dev/sdc"), "says what changed: {msg}");
+    assert_eq!(g.storage_state(), before, "nothing was changed");
+
+    // A fresh look shows the partition, and the run with consent converges.
+    let (code, out, err) = run(install(&g, "helios64.yaml", &["--allow-destroy", "bay3"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let _ = Duration::ZERO;
+}
