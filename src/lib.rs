@@ -12,4 +12,5 @@ pub mod plan;
 pub mod probe;
 pub mod progress;
 pub mod prompt;
+pub mod remote;
 pub mod report;

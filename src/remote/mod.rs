@@ -1,0 +1,3 @@
+//! Driving the target from the laptop: one ssh master connection per run.
+
+pub mod ssh;
