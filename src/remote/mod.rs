@@ -1,6 +1,7 @@
-//! Installing over SSH: the laptop's connection, and the target's side of it.
+//! Installing over SSH: the laptop's one master connection ([`ssh`]), what it
+//! asks the target ([`protocol`]), and the target's side ([`agent`], [`journal`]).
 
 pub mod agent;
-pub mod ssh;
 pub mod journal;
 pub mod protocol;
+pub mod ssh;
