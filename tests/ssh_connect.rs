@@ -179,3 +179,37 @@ fn pgid(pid: u32) -> u32 {
         .parse()
         .unwrap_or_else(|_| panic!("ps: {text:?}"))
 }
+
+#[test]
+fn proxy_jump_from_the_users_config_keeps_working_with_a_pin() {
+    let Some(sshd) = sshd() else { return };
+    // The jump host is the same sshd under another name, known through the user's config
+    // and its own known_hosts; the target is pinned.
+    let d = sshd.dir.path().display();
+    std::fs::write(
+        sshd.path("jump_known_hosts"),
+        sshd.known_hosts_line().replace("[127.0.0.1]", "[jumphost]"),
+    )
+    .unwrap();
+    let config = format!(
+        "Host jumphost\n  HostName 127.0.0.1\n  HostKeyAlias [jumphost]:{port}\n  Port {port}\n  \
+         User {user}\n  IdentityFile {d}/id\n  IdentitiesOnly yes\n  \
+         UserKnownHostsFile {d}/jump_known_hosts\n  StrictHostKeyChecking yes\n\
+         Host 127.0.0.1\n  ProxyJump jumphost\n",
+        port = sshd.port,
+        user = sshd.user,
+    );
+    std::fs::write(sshd.path("ssh_config"), config).unwrap();
+    let mut o = sshd.opts();
+    o.host_key = Some(sshd.fingerprint());
+    let c = Connection::connect(&o).unwrap_or_else(|e| panic!("{e}"));
+    let out = c.run("echo through", b"").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through\n");
+    c.close().unwrap();
+    let log = sshd.log();
+    let accepted = log
+        .lines()
+        .filter(|l| l.contains("Accepted publickey"))
+        .count();
+    assert_eq!(accepted, 2, "the jump and the target:\n{log}");
+}
