@@ -166,7 +166,9 @@ impl Connection {
         // ConnectTimeout covers the TCP connect and the banner only; authentication and jump
         // hosts come on top, and ssh has no bound for them.
         let limit = opts.connect_timeout * 3;
-        let started = rt.block_on(tokio::time::timeout(limit, b.connect(&dest.host)));
+        // The timer must be made inside the runtime.
+        let started =
+            rt.block_on(async { tokio::time::timeout(limit, b.connect(&dest.host)).await });
         let session = match started {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -289,16 +291,22 @@ fn refusal(
         .map(|k| k.host.clone())
         .unwrap_or_else(|| dest.known_hosts_name());
     match (hostkey::classify(detail), check) {
-        (Some(Refusal::Unknown | Refusal::Changed), Check::Pin(pin)) => {
+        // With known_hosts files off, ssh logs only "Host key verification failed": the
+        // recorded key tells a wrong key from another refusal (a revoked key).
+        (Some(_), Check::Pin(pin)) if offered.as_ref().is_none_or(|k| &k.fingerprint != pin) => {
             ConnectError::HostKeyNotPinned {
                 host,
                 pin: pin.clone(),
                 offered,
             }
         }
-        (Some(Refusal::Unknown), _) => ConnectError::HostKeyUnknown { host, offered },
-        (Some(Refusal::Changed), _) => ConnectError::HostKeyChanged { host, offered },
-        (Some(Refusal::Other) | None, _) => ConnectError::Failed {
+        (Some(Refusal::Unknown), Check::KnownHosts(_)) => {
+            ConnectError::HostKeyUnknown { host, offered }
+        }
+        (Some(Refusal::Changed), Check::KnownHosts(_)) => {
+            ConnectError::HostKeyChanged { host, offered }
+        }
+        _ => ConnectError::Failed {
             what: format!("connecting to {dest}"),
             detail: detail.trim_end().to_string(),
         },
@@ -375,8 +383,22 @@ mod tests {
             "{e:?}"
         );
         let pin = Check::Pin("SHA256:x".into());
-        let e = refusal(&dest(), &pin, unknown, None);
+        let failed = "failed to connect to the remote host: Host key verification failed.";
+        let e = refusal(&dest(), &pin, failed, None);
         assert!(matches!(e, ConnectError::HostKeyNotPinned { .. }), "{e:?}");
+        let offered = |fp: &str| {
+            Some(Box::new(OfferedKey {
+                host: "[127.0.0.1]:2222".into(),
+                fingerprint: fp.into(),
+                key_type: "ssh-ed25519".into(),
+                key: "AAAA".into(),
+            }))
+        };
+        let e = refusal(&dest(), &pin, failed, offered("SHA256:y"));
+        assert!(matches!(e, ConnectError::HostKeyNotPinned { .. }), "{e:?}");
+        // The pinned key itself refused (revoked, say): ssh's words, not "not pinned".
+        let e = refusal(&dest(), &pin, failed, offered("SHA256:x"));
+        assert!(matches!(e, ConnectError::Failed { .. }), "{e:?}");
         let e = refusal(&dest(), &kh, "REMOTE HOST IDENTIFICATION HAS CHANGED", None);
         assert!(matches!(e, ConnectError::HostKeyChanged { .. }), "{e:?}");
         let e = refusal(&dest(), &kh, "Permission denied (publickey).\n", None);

@@ -8,3 +8,4 @@ pub mod layout;
 pub mod loopdev;
 pub mod qemu;
 pub mod skip;
+pub mod sshd;

@@ -30,6 +30,9 @@ pub enum Need {
     /// The emulated Helios64: QEMU, Debian's Rust cross toolchain and arm64 packages
     /// (what `.ci/setup` installs; see `qemu/README.md`).
     Qemu,
+    /// A throw-away OpenSSH server: `sshd` (in `PATH` or `/usr/sbin`, package openssh-server)
+    /// with `ssh` and `ssh-keygen` (openssh-client).
+    Sshd,
 }
 
 /// What to do with a test, given what is missing and whether this machine must run it.
@@ -98,6 +101,18 @@ pub fn missing(needs: &[Need]) -> Vec<String> {
                     out.push(why);
                 }
             }
+            Need::Sshd => {
+                if sshd_path().is_none() {
+                    out.push("no sshd in PATH or /usr/sbin (openssh-server)".into());
+                }
+                let absent: Vec<&str> = ["ssh", "ssh-keygen"]
+                    .into_iter()
+                    .filter(|t| !in_path(t))
+                    .collect();
+                if !absent.is_empty() {
+                    out.push(format!("not in PATH: {}", absent.join(" ")));
+                }
+            }
             _ => {}
         }
     }
@@ -122,6 +137,16 @@ pub fn skip(needs: &[Need]) -> bool {
 pub fn in_path(tool: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path).any(|d| d.join(tool).is_file())
+}
+
+/// Where `sshd` is: in `PATH`, else Debian's `/usr/sbin` (not in a user's `PATH`). sshd
+/// re-executes itself, so the path is absolute.
+pub fn sshd_path() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([std::path::PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("sshd"))
+        .find(|p| p.is_absolute() && p.is_file())
 }
 
 /// Whether the host has what the emulated board needs; `Err` names the first thing missing.

@@ -96,9 +96,10 @@ fn hint(f: &mut fmt::Formatter<'_>, host: &str, offered: Option<&OfferedKey>) ->
             f,
             "\n  the server offered: {k}\n  \
              compare it with the box's own (on its console: ssh-keygen -lf \
-             /etc/ssh/ssh_host_ed25519_key.pub); if it is the same, either pass\n    \
+             /etc/ssh/ssh_host_{}_key.pub); if it is the same, either pass\n    \
              --host-key {}\n  \
              or add this line to known_hosts:\n    {}",
+            key_file(&k.key_type),
             k.fingerprint,
             k.known_hosts_line()
         ),
@@ -109,6 +110,15 @@ fn hint(f: &mut fmt::Formatter<'_>, host: &str, offered: Option<&OfferedKey>) ->
              compare what it prints with the box's console before trusting it)",
             keyscan(host)
         ),
+    }
+}
+
+/// The name sshd's host key file has for a key type (`/etc/ssh/ssh_host_<it>_key`).
+fn key_file(key_type: &str) -> &str {
+    match key_type {
+        t if t.starts_with("ecdsa-") => "ecdsa",
+        t if t.contains("rsa") => "rsa",
+        _ => "ed25519",
     }
 }
 
@@ -163,5 +173,7 @@ mod tests {
             "{s}"
         );
         assert_eq!(keyscan("[::1]:2222"), "ssh-keyscan -p 2222 ::1");
+        assert_eq!(key_file("ecdsa-sha2-nistp256"), "ecdsa");
+        assert_eq!(key_file("ssh-rsa"), "rsa");
     }
 }

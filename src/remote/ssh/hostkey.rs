@@ -10,6 +10,11 @@
 //! (`[127.0.0.1]:2222`), **before** it decides, so the key is recorded for unknown and
 //! changed keys alike. (`ADDRESS` follows when `CheckHostIP` is on.) The arguments are
 //! split and expanded by ssh itself, without a shell.
+//!
+//! How a refusal reads in ssh's log (`-E`): with known_hosts, "No ED25519 host key is known
+//! for … and you have requested strict checking" (unknown) or "REMOTE HOST IDENTIFICATION
+//! HAS CHANGED" (changed), then "Host key verification failed."; with a pin (known_hosts
+//! files `none`) only the last line, without the reason: the recorded key tells.
 
 use std::fmt;
 use std::path::Path;
