@@ -556,7 +556,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 inner: Deferred::new(events),
             };
             match flow::install::install(&i, &ui, &view, &interrupt) {
-                Ok(flow::Applied::NoChanges) if events == Events::Human && i.save_plan.is_none() => {
+                Ok(flow::Applied::NoChanges)
+                    if events == Events::Human && i.save_plan.is_none() =>
+                {
                     if until == flow::install::Phase::Disks {
                         eprintln!("no changes: the target's disks already match the layout");
                     }
@@ -564,11 +566,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 }
                 Ok(_) => Ok(EXIT_OK),
                 Err(stop) => {
-                    if events == Events::Json {
-                        crate::report::Reporter::event(&crate::report::JsonLines, &crate::report::Event::Stopped {
-                            kind: stop.kind(),
-                            message: stop.to_string(),
-                        });
+                    // The target's own stop was passed on already.
+                    let forwarded = matches!(stop, flow::Stop::OnTarget { .. });
+                    if events == Events::Json && !forwarded {
+                        crate::report::Reporter::event(
+                            &crate::report::JsonLines,
+                            &crate::report::Event::Stopped {
+                                kind: stop.kind(),
+                                message: stop.to_string(),
+                            },
+                        );
                     }
                     Err(stop.into())
                 }
@@ -677,7 +684,9 @@ impl crate::report::Reporter for Deferred {
             Events::Human => {
                 // Bars once the run's length is known; plain lines before.
                 if let crate::report::Event::Start { total } = e {
-                    let _ = self.bars.set(crate::progress::Bars::with_len(*total as u64));
+                    let _ = self
+                        .bars
+                        .set(crate::progress::Bars::with_len(*total as u64));
                 }
                 match self.bars.get() {
                     Some(bars) => bars.event(e),

@@ -105,6 +105,7 @@ impl Reporter for Bars {
             Event::Start { .. }
             | Event::Planned { .. }
             | Event::Consented { .. }
+            | Event::ConsentAsked { .. }
             | Event::NoChanges
             | Event::Observed { .. } => {}
         }

@@ -67,6 +67,11 @@ pub enum Event {
         plan: Box<crate::plan::Plan>,
         basis: String,
     },
+    /// The plan destroys data on these layout disks (name → device, model,
+    /// serial, size) and the command line did not allow it: the user is asked.
+    ConsentAsked {
+        disks: std::collections::BTreeMap<String, String>,
+    },
     /// Destruction on these layout disks was allowed (`--allow-destroy`) or confirmed.
     Consented { disks: Vec<String> },
     /// The disks already match the layout; nothing ran.

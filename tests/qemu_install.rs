@@ -9,14 +9,19 @@ mod common;
 
 use common::qemu::{self, BootOpts, Guest};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
 
 /// `nasstrap install LAYOUT …` against `g`, with events as JSON lines.
 fn install(g: &Guest, layout: &str, extra: &[&str]) -> Command {
+    install_checked_by(g, layout, &g.known_hosts(), extra)
+}
+
+/// [`install`], checking the host key against `known_hosts`.
+fn install_checked_by(g: &Guest, layout: &str, known_hosts: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(NASSTRAP);
     let empty = g.work_dir().join("empty_ssh_config");
     std::fs::write(&empty, "").expect("write empty ssh config");
@@ -26,7 +31,7 @@ fn install(g: &Guest, layout: &str, extra: &[&str]) -> Command {
         .arg("--target")
         .arg(format!("root@127.0.0.1:{}", g.port()))
         .arg("--known-hosts")
-        .arg(g.known_hosts())
+        .arg(known_hosts)
         .arg("--ssh-config")
         .arg(&empty)
         .arg("-i")
@@ -131,11 +136,13 @@ fn qemu_install_refuses_a_changed_host_key_before_anything_runs() {
         .output()
         .expect("ssh-keygen -lf");
     let real = String::from_utf8_lossy(&real.stdout);
-    let real_fp = real.split_whitespace().nth(1).expect("a fingerprint").to_string();
+    let real_fp = real
+        .split_whitespace()
+        .nth(1)
+        .expect("a fingerprint")
+        .to_string();
 
-    let mut c = install(&g, "helios64.yaml", &[]);
-    c.arg("--known-hosts").arg(&forged);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run(install_checked_by(&g, "helios64.yaml", &forged, &[]));
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(&real_fp), "the offered key is shown: {err}");
     assert!(err.contains("--host-key"), "and how to pin it: {err}");
@@ -147,14 +154,17 @@ fn qemu_install_refuses_a_changed_host_key_before_anything_runs() {
     assert!(!parts.contains("sda1"), "{parts}");
 
     // A wrong pin is refused too; the right one connects whatever known_hosts says.
-    let mut c = install(&g, "helios64.yaml", &["--phases", "connect"]);
-    c.arg("--known-hosts").arg(&forged).args(["--host-key", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
-    let (code, out, err) = run(c);
+    let wrong = [
+        "--phases",
+        "connect",
+        "--host-key",
+        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ];
+    let (code, out, err) = run(install_checked_by(&g, "helios64.yaml", &forged, &wrong));
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(&real_fp), "{err}");
-    let mut c = install(&g, "helios64.yaml", &["--phases", "connect"]);
-    c.arg("--known-hosts").arg(&forged).args(["--host-key", &real_fp]);
-    let (code, out, err) = run(c);
+    let right = ["--phases", "connect", "--host-key", &real_fp];
+    let (code, out, err) = run(install_checked_by(&g, "helios64.yaml", &forged, &right));
     assert_eq!(code, 0, "{out}{err}");
 }
 
@@ -169,7 +179,14 @@ fn qemu_install_helios64_converges_and_a_rerun_does_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     let evs = events(&out);
     assert!(evs.iter().all(|e| e["schema"] == 1), "{out}");
-    for kind in ["phase", "planned", "consented", "start", "step_done", "finish"] {
+    for kind in [
+        "phase",
+        "planned",
+        "consented",
+        "start",
+        "step_done",
+        "finish",
+    ] {
         assert!(has(&evs, kind), "no {kind} event: {out}");
     }
     assert!(g.ssh_ok("cat /proc/mdstat").contains("raid6"));
@@ -209,37 +226,73 @@ fn qemu_install_helios64_luks_converges() {
     assert!(has(&events(&out), "no_changes"), "{out}");
 }
 
+/// Starts an install, waits for its `n`th finished step, then sends `signal`
+/// (`INT` as Ctrl-C does, or `KILL`) to the laptop's process; returns its exit
+/// code (if any) and every event line it printed.
+fn cut_after(g: &Guest, n: usize, signal: &str) -> (Option<i32>, Vec<String>) {
+    let mut c = install(g, "helios64.yaml", &[]);
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = c.spawn().expect("install");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut done = 0;
+    while done < n {
+        let line = lines.next().expect("the run ended early").unwrap();
+        done += line.contains("\"step_done\"") as usize;
+        seen.push(line);
+    }
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-s", signal, &pid]).status();
+    assert!(sent.unwrap().success());
+    seen.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    (status.code(), seen)
+}
+
+fn ids(lines: &[String], kind: &str) -> Vec<u64> {
+    let mut ids: Vec<u64> = events(&lines.join("\n"))
+        .iter()
+        .filter(|e| e["event"] == kind)
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[test]
-fn qemu_install_laptop_killed_during_apply_then_run_again_converges() {
+fn qemu_install_laptop_interrupted_or_killed_during_apply_then_run_again_converges() {
     if qemu::skip() {
         return;
     }
     let g = Guest::boot(BootOpts::default()).expect("boot");
-    let mut c = install(&g, "helios64.yaml", &[]);
-    c.stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = c.spawn().expect("install");
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = Vec::new();
-    for line in out.lines() {
-        let line = line.unwrap();
-        let done = line.contains("\"step_done\"");
-        seen.push(line);
-        if done && seen.iter().filter(|l| l.contains("\"step_done\"")).count() == 3 {
-            break;
-        }
-    }
-    // SIGKILL: no handler runs, the laptop is just gone mid-apply.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let steps_done = seen.iter().filter(|l| l.contains("\"step_done\"")).count();
-    assert_eq!(steps_done, 3, "{seen:#?}");
+    // Ctrl-C: the target finishes the steps at hand, starts no other, and says so.
+    let (code, seen) = cut_after(&g, 3, "INT");
+    assert_eq!(code, Some(1), "{seen:#?}");
+    let evs = events(&seen.join("\n"));
+    let stopped: Vec<_> = evs.iter().filter(|e| e["event"] == "stopped").collect();
+    assert_eq!(stopped.len(), 1, "{seen:#?}");
+    assert_eq!(stopped[0]["kind"], "interrupted", "{seen:#?}");
+    assert_eq!(
+        ids(&seen, "step_started"),
+        ids(&seen, "step_done"),
+        "no step cut: {seen:#?}"
+    );
+    let total = evs.iter().find(|e| e["event"] == "start").unwrap()["total"]
+        .as_u64()
+        .unwrap();
+    assert!((ids(&seen, "step_done").len() as u64) < total, "{seen:#?}");
+    g.ssh_ok("! pgrep -f '[n]asstrap serve'");
+
+    // SIGKILL: no handler runs; the target notices its laptop is gone.
+    let (code, seen) = cut_after(&g, 3, "KILL");
+    assert_eq!(code, None, "{seen:#?}");
 
     let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
     assert_eq!(code, 0, "{out}{err}");
     let evs = events(&out);
-    let resumed = evs
-        .iter()
-        .any(|e| e["event"] == "note" && e["message"].as_str().unwrap_or("").starts_with("resuming:"));
+    let resumed = evs.iter().any(|e| {
+        e["event"] == "note" && e["message"].as_str().unwrap_or("").starts_with("resuming:")
+    });
     assert!(resumed, "the journal of the cut run is shown: {out}");
     g.ssh_ok("mountpoint -q /mnt/srv");
     let (code, out, err) = run(install(&g, "helios64.yaml", &[]));
@@ -279,5 +332,5 @@ fn qemu_install_refuses_a_plan_whose_disks_changed_since_it_was_shown() {
     // A fresh look shows the partition, and the run with consent converges.
     let (code, out, err) = run(install(&g, "helios64.yaml", &["--allow-destroy", "bay3"]));
     assert_eq!(code, 0, "{out}{err}");
-    let _ = Duration::ZERO;
+    eprintln!("refusal shown: {msg}");
 }

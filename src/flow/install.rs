@@ -373,19 +373,20 @@ fn disks(
         reporter.event(&Event::NoChanges);
         return Ok(Applied::NoChanges);
     }
+    let destroyed = guard::destroyed(&expected.plan);
+    let asked: BTreeMap<String, String> = destroyed
+        .keys()
+        .filter(|d| !i.consent.allow_destroy.contains(d))
+        .map(|d| (d.clone(), ids.get(d).cloned().unwrap_or_default()))
+        .collect();
+    if !asked.is_empty() {
+        reporter.event(&Event::ConsentAsked { disks: asked });
+    }
     let mut confirmed = BTreeSet::new();
-    guard::check(
-        &expected.plan,
-        &ids,
-        &i.consent,
-        ui,
-        &mut confirmed,
-        false,
-    )
-    .map_err(Stop::Denied)?;
+    guard::check(&expected.plan, &ids, &i.consent, ui, &mut confirmed, false)
+        .map_err(Stop::Denied)?;
     let mut allowed: BTreeSet<String> = i.consent.allow_destroy.iter().cloned().collect();
     allowed.extend(confirmed);
-    let destroyed = guard::destroyed(&expected.plan);
     reporter.event(&Event::Consented {
         disks: allowed
             .iter()

@@ -9,9 +9,9 @@ use crate::flow::{self, Applied, Stop, Target};
 use crate::report::{Event, Line, Reporter};
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Reports to the laptop and the journal; remembers when the laptop asked to
@@ -108,29 +108,29 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
 
 /// Only one run works on the disks at a time: a laptop killed mid-apply leaves
 /// its run going until the step at hand is done, and the next run waits for it.
-fn lock(wire: &Wire) -> Result<nix::fcntl::Flock<std::fs::File>, Stop> {
-    use nix::fcntl::{Flock, FlockArg};
-    let failed = |e: nix::errno::Errno| Stop::Failed(anyhow::anyhow!("locking {STATE_DIR}/lock: {e}"));
-    std::fs::create_dir_all(STATE_DIR).map_err(|e| Stop::Failed(e.into()))?;
+/// The lock goes with the returned file.
+fn lock(wire: &Wire) -> Result<std::fs::File, Stop> {
     let path = Path::new(STATE_DIR).join("lock");
-    let open = || {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Stop::Failed(anyhow::anyhow!("opening {}: {e}", path.display())))
-    };
-    match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
-        Ok(f) => return Ok(f),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
-        Err((_, e)) => return Err(failed(e)),
+    let failed =
+        |e: std::io::Error| Stop::Failed(anyhow::anyhow!("locking {}: {e}", path.display()));
+    std::fs::create_dir_all(STATE_DIR).map_err(failed)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(failed)?;
+    match f.try_lock() {
+        Ok(()) => return Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
     }
     wire.event(&Event::Waiting {
         message: "an earlier run on this target is still going; it stops after the step at hand"
             .into(),
     });
-    Flock::lock(open()?, FlockArg::LockExclusive).map_err(|(_, e)| failed(e))
+    f.lock().map_err(failed)?;
+    Ok(f)
 }
 
 /// Waits (bounded) for each disk to appear, saying which one it waits for,

@@ -22,7 +22,11 @@ impl Journal {
     /// Opens the journal and marks the start of a run.
     pub fn begin(run: &str) -> Journal {
         let _ = std::fs::create_dir_all(STATE_DIR);
-        let f = OpenOptions::new().create(true).append(true).open(path()).ok();
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path())
+            .ok();
         let mut j = Journal(f);
         j.record(&Event::Phase {
             phase: run.to_string(),
@@ -110,11 +114,23 @@ mod tests {
     #[test]
     fn a_finished_run_leaves_nothing_to_say() {
         let t = text(&[
-            Event::Phase { phase: "apply".into() },
+            Event::Phase {
+                phase: "apply".into(),
+            },
             Event::Start { total: 1 },
-            Event::StepStarted { id: 1, description: "mkfs".into() },
-            Event::StepDone { id: 1, seconds: 1.0 },
-            Event::Finish { ok: true, steps_run: 1, seconds: 1.0 },
+            Event::StepStarted {
+                id: 1,
+                description: "mkfs".into(),
+            },
+            Event::StepDone {
+                id: 1,
+                seconds: 1.0,
+            },
+            Event::Finish {
+                ok: true,
+                steps_run: 1,
+                seconds: 1.0,
+            },
         ]);
         assert!(last_run(&t).is_empty());
         assert!(last_run("").is_empty());
@@ -123,14 +139,28 @@ mod tests {
     #[test]
     fn a_cut_run_says_how_far_it_got() {
         let t = text(&[
-            Event::Phase { phase: "apply".into() },
+            Event::Phase {
+                phase: "apply".into(),
+            },
             Event::Start { total: 3 },
-            Event::StepStarted { id: 4, description: "write GPT on bay1".into() },
-            Event::StepDone { id: 4, seconds: 1.0 },
-            Event::StepStarted { id: 5, description: "mkfs.ext4 /dev/md/tank".into() },
+            Event::StepStarted {
+                id: 4,
+                description: "write GPT on bay1".into(),
+            },
+            Event::StepDone {
+                id: 4,
+                seconds: 1.0,
+            },
+            Event::StepStarted {
+                id: 5,
+                description: "mkfs.ext4 /dev/md/tank".into(),
+            },
         ]);
         let said = last_run(&t);
-        assert_eq!(said[0], "an earlier apply on this target ran 1 of 3 steps and then lost its laptop");
+        assert_eq!(
+            said[0],
+            "an earlier apply on this target ran 1 of 3 steps and then lost its laptop"
+        );
         assert_eq!(said[1], "its last finished step: write GPT on bay1");
     }
 }
