@@ -476,7 +476,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let ui = crate::prompt::Terminal::new();
             // The bar is sized when the plan is known; until then, plain lines.
             let reporter = Deferred::new(events);
-            match flow::apply(&t, &consent, &ui, &reporter)? {
+            let applied = flow::apply(&t, &consent, &ui, &reporter).inspect_err(|stop| {
+                if events == Events::Json {
+                    json_stop(stop);
+                }
+            })?;
+            match applied {
                 flow::Applied::NoChanges => {
                     eprintln!(
                         "no changes: the disks already match {}",
@@ -569,13 +574,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     // The target's own stop was passed on already.
                     let forwarded = matches!(stop, flow::Stop::OnTarget { .. });
                     if events == Events::Json && !forwarded {
-                        crate::report::Reporter::event(
-                            &crate::report::JsonLines,
-                            &crate::report::Event::Stopped {
-                                kind: stop.kind(),
-                                message: stop.to_string(),
-                            },
-                        );
+                        json_stop(&stop);
                     }
                     Err(stop.into())
                 }
@@ -618,6 +617,15 @@ fn print_warnings(look: &flow::Look) {
     if let Some(r) = &look.warnings {
         eprint!("{r}");
     }
+}
+
+/// A stop as the last JSON line, so a calling program learns why from the stream.
+fn json_stop(stop: &flow::Stop) {
+    use crate::report::{Event, JsonLines, Reporter};
+    JsonLines.event(&Event::Stopped {
+        kind: stop.kind(),
+        message: stop.to_string(),
+    });
 }
 
 /// `--phases a,b,c` → the last phase to run.

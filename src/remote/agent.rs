@@ -58,6 +58,23 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
             return 2;
         }
     };
+    // Another build misreads the plan: refuse before touching anything, the
+    // journal included.
+    let laptop = match &request {
+        Request::Probe { version, .. } => version,
+        Request::Apply(a) => &a.version,
+    };
+    if *laptop != protocol::version() {
+        let stop = Stop::Version {
+            laptop: laptop.clone(),
+            target: protocol::version(),
+        };
+        crate::report::JsonLines.event(&Event::Stopped {
+            kind: stop.kind(),
+            message: stop.to_string(),
+        });
+        return 1;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let watch = stop.clone();
     // A `stop` line or the end of input (the laptop's process is gone) both
@@ -83,10 +100,6 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
         journal: Mutex::new(Journal::begin(run)),
     };
     let result = match request {
-        Request::Probe { version, .. } if version != protocol::version() => Err(Stop::Version {
-            laptop: version,
-            target: protocol::version(),
-        }),
         Request::Probe {
             disks,
             wait_seconds,
@@ -164,12 +177,6 @@ fn probe(disks: &[(String, String)], wait: Duration, wire: &Wire) -> Result<(), 
 
 /// Applies the plan the laptop showed, if the disks are still as they were.
 fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
-    if a.version != protocol::version() {
-        return Err(Stop::Version {
-            laptop: a.version,
-            target: protocol::version(),
-        });
-    }
     let _held = lock(wire)?;
     let file = Path::new(STATE_DIR).join("layout.yaml");
     std::fs::write(&file, &a.layout_text)
