@@ -111,7 +111,7 @@ fn log_len(g: &Guest) -> usize {
 }
 
 #[test]
-fn qemu_install_refuses_a_changed_host_key_before_anything_runs() {
+fn qemu_install_refuses_a_forged_host_key_before_anything_runs_and_waits_for_a_bay_by_name() {
     if qemu::skip() {
         return;
     }
@@ -166,6 +166,26 @@ fn qemu_install_refuses_a_changed_host_key_before_anything_runs() {
     let right = ["--phases", "connect", "--host-key", &real_fp];
     let (code, out, err) = run(install_checked_by(&g, "helios64.yaml", &forged, &right));
     assert_eq!(code, 0, "{out}{err}");
+
+    // A bay whose link never comes up: waited for by name, then refused as missing.
+    let late = ["--disk", "bay5=/dev/sdz", "--link-wait", "2"];
+    let (code, out, err) = run(install(&g, "helios64.yaml", &late));
+    assert_eq!(code, 1, "{out}{err}");
+    let evs = events(&out);
+    let waited = evs.iter().any(|e| {
+        e["event"] == "waiting"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("bay5 (/dev/sdz)")
+    });
+    assert!(waited, "{out}");
+    let stopped = evs
+        .iter()
+        .find(|e| e["event"] == "stopped")
+        .expect("stopped");
+    assert_eq!(stopped["kind"], "refused", "{out}");
+    g.ssh_ok("! grep -q sda1 /proc/partitions");
 }
 
 #[test]
