@@ -663,7 +663,6 @@ impl crate::report::Reporter for InstallView {
     fn event(&self, e: &crate::report::Event) {
         if let (Events::Human, crate::report::Event::Planned { plan, .. }) = (self.events, e) {
             print!("{}", plan::render::diff_text(plan));
-            return;
         }
         self.inner.event(e);
     }
@@ -673,6 +672,8 @@ impl crate::report::Reporter for InstallView {
 /// (the flow decides the plan; the bar learns its length from `Start`).
 struct Deferred {
     events: Events,
+    /// The plan the run is about, once an event brought it.
+    plan: std::sync::OnceLock<plan::Plan>,
     bars: std::sync::OnceLock<crate::progress::Bars>,
 }
 
@@ -680,6 +681,7 @@ impl Deferred {
     fn new(events: Events) -> Deferred {
         Deferred {
             events,
+            plan: std::sync::OnceLock::new(),
             bars: std::sync::OnceLock::new(),
         }
     }
@@ -691,10 +693,15 @@ impl crate::report::Reporter for Deferred {
             Events::Json => crate::report::JsonLines.event(e),
             Events::Human => {
                 // Bars once the run's length is known; plain lines before.
-                if let crate::report::Event::Start { total } = e {
-                    let _ = self
-                        .bars
-                        .set(crate::progress::Bars::with_len(*total as u64));
+                match e {
+                    crate::report::Event::Planned { plan, .. } => {
+                        let _ = self.plan.set((**plan).clone());
+                    }
+                    crate::report::Event::Start { total } => {
+                        let bars = crate::progress::Bars::for_run(*total as u64, self.plan.get());
+                        let _ = self.bars.set(bars);
+                    }
+                    _ => {}
                 }
                 match self.bars.get() {
                     Some(bars) => bars.event(e),

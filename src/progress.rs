@@ -1,64 +1,122 @@
-//! The CLI's `Reporter`: an indicatif bar over the steps on a terminal, plain
-//! lines otherwise (indicatif hides itself when stderr is not a terminal, so
-//! the plain lines are what logs and CI see).
+//! The CLI's `Reporter`: on a terminal, indicatif bars — the run's steps, one
+//! bar per disk the plan writes, one per array resyncing — and plain lines
+//! otherwise (logs and CI see those).
 
 use crate::layout::diag::escape_lines as shown;
-use crate::plan::Plan;
+use crate::plan::{Change, Plan};
 use crate::report::{Event, Reporter};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
+use std::sync::Mutex;
 
 /// Progress bars for apply.
 pub struct Bars {
+    multi: MultiProgress,
     bar: ProgressBar,
+    /// Layout disk → its bar (steps that write to it).
+    disks: BTreeMap<String, ProgressBar>,
+    /// Step id → the layout disks it writes to.
+    step_disks: HashMap<u32, Vec<String>>,
+    /// Step id of an array's creation → its resync bar, made on first progress.
+    resync: Mutex<HashMap<u32, ProgressBar>>,
     plain: bool,
 }
 
-impl Bars {
-    /// A bar sized to the plan's steps that will run.
-    pub fn new(plan: &Plan) -> Bars {
-        let n = plan
-            .steps
-            .iter()
-            .filter(|s| s.change != crate::plan::Change::Keep)
-            .count() as u64;
-        Bars::with_len(n)
-    }
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .progress_chars("=> ")
+}
 
+impl Bars {
     /// No bar: plain lines only (before a run's length is known).
     pub fn plain() -> Bars {
-        Bars {
-            bar: ProgressBar::hidden(),
-            plain: true,
-        }
+        Bars::make(0, None, true)
     }
 
     /// A bar of `n` steps.
     pub fn with_len(n: u64) -> Bars {
+        Bars::for_run(n, None)
+    }
+
+    /// A bar of `n` steps and, when the plan is known, one per disk it writes.
+    pub fn for_run(n: u64, plan: Option<&Plan>) -> Bars {
         let plain =
             !std::io::stderr().is_terminal() || std::env::var_os("NASSTRAP_NO_PROGRESS").is_some();
-        let bar = if plain {
-            ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden())
-        } else {
-            ProgressBar::new(n)
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        Bars { bar, plain }
+        Bars::make(n, plan, plain)
     }
-}
 
-impl Bars {
-    /// A line above the bar (or alone, without a terminal).
+    fn make(n: u64, plan: Option<&Plan>, plain: bool) -> Bars {
+        let multi = if plain {
+            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+        } else {
+            MultiProgress::new()
+        };
+        let bar = multi.add(ProgressBar::new(n));
+        bar.set_style(style("{spinner} [{bar:30}] {pos}/{len} {msg}"));
+        let mut disks = BTreeMap::new();
+        let mut step_disks = HashMap::new();
+        if let Some(plan) = plan {
+            let mut count: BTreeMap<&str, u64> = BTreeMap::new();
+            for s in plan.steps.iter().filter(|s| s.change != Change::Keep) {
+                for d in &s.disks {
+                    *count.entry(d).or_default() += 1;
+                }
+                step_disks.insert(s.id, s.disks.clone());
+            }
+            // Only worth a bar each when the run spans several disks.
+            if count.len() > 1 {
+                for (d, n) in count {
+                    let b = multi.add(ProgressBar::new(n));
+                    b.set_style(style("  {prefix:8} [{bar:20}] {pos}/{len}"));
+                    b.set_prefix(d.to_string());
+                    disks.insert(d.to_string(), b);
+                }
+            }
+        }
+        Bars {
+            multi,
+            bar,
+            disks,
+            step_disks,
+            resync: Mutex::new(HashMap::new()),
+            plain,
+        }
+    }
+
+    /// A line above the bars (or alone, without a terminal).
     fn line(&self, text: &str) {
         if self.plain {
             eprintln!("{text}");
         } else {
-            self.bar.suspend(|| eprintln!("{text}"));
+            self.multi.suspend(|| eprintln!("{text}"));
         }
+    }
+
+    fn finish(&self) {
+        for b in self.disks.values() {
+            b.finish_and_clear();
+        }
+        if let Ok(r) = self.resync.lock() {
+            // A resync goes on after the run: leave its last state on screen.
+            for b in r.values() {
+                b.abandon();
+            }
+        }
+    }
+
+    fn progress(&self, id: u32, percent: f32, message: &str) {
+        let Ok(mut r) = self.resync.lock() else {
+            return;
+        };
+        let b = r.entry(id).or_insert_with(|| {
+            let b = self.multi.add(ProgressBar::new(100));
+            b.set_style(style("  {msg:20} [{bar:20}] {pos}%"));
+            b
+        });
+        b.set_message(shown(message).into_owned());
+        b.set_position(percent.clamp(0.0, 100.0) as u64);
     }
 }
 
@@ -72,22 +130,30 @@ impl Reporter for Bars {
                 self.bar.set_message(shown(description).into_owned());
             }
             Event::Progress {
-                percent, message, ..
-            } => self
-                .bar
-                .set_message(format!("{} {percent:.0}%", shown(message))),
-            Event::StepDone { .. } => self.bar.inc(1),
+                id,
+                percent,
+                message,
+            } => self.progress(*id, *percent, message),
+            Event::StepDone { id, .. } => {
+                self.bar.inc(1);
+                for d in self.step_disks.get(id).into_iter().flatten() {
+                    if let Some(b) = self.disks.get(d) {
+                        b.inc(1);
+                    }
+                }
+            }
             Event::StepFailed { id, error } => {
                 self.bar.abandon();
-                eprintln!("step {id} failed: {}", shown(error));
+                self.line(&format!("step {id} failed: {}", shown(error)));
             }
-            Event::Note { message } => self.bar.suspend(|| eprintln!("{}", shown(message))),
+            Event::Note { message } => self.line(&shown(message)),
             Event::Finish {
                 ok,
                 steps_run,
                 seconds,
             } => {
                 self.bar.finish_and_clear();
+                self.finish();
                 if *ok {
                     eprintln!("done: {steps_run} steps in {seconds:.1}s");
                 }
@@ -109,5 +175,51 @@ impl Reporter for Bars {
             | Event::NoChanges
             | Event::Observed { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let yaml = include_str!("../layouts/helios64.yaml");
+        let loaded = crate::layout::load_str("helios64.yaml", yaml, &Vec::new()).unwrap();
+        let opts = crate::plan::Options {
+            layout_file: "helios64.yaml".into(),
+            seed: String::new(),
+            mount_root: "/mnt".into(),
+            facts: HashMap::new(),
+            firmware: false,
+            ignore_expect: false,
+        };
+        crate::plan::build(&loaded, &opts).unwrap()
+    }
+
+    #[test]
+    fn each_disk_gets_a_bar_counting_the_steps_that_write_it() {
+        let p = plan();
+        let bars = Bars::make(p.steps.len() as u64, Some(&p), true);
+        assert_eq!(
+            bars.disks.keys().collect::<Vec<_>>(),
+            ["bay1", "bay2", "bay3", "bay4", "bay5", "emmc"]
+        );
+        let md = p
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, crate::plan::Action::MdCreate { .. }))
+            .unwrap();
+        let before = bars.disks["bay3"].position();
+        bars.event(&Event::StepDone {
+            id: md.id,
+            seconds: 1.0,
+        });
+        assert_eq!(bars.disks["bay3"].position(), before + 1);
+        bars.event(&Event::Progress {
+            id: md.id,
+            percent: 42.5,
+            message: "array tank: resync".into(),
+        });
+        assert_eq!(bars.resync.lock().unwrap()[&md.id].position(), 42);
     }
 }

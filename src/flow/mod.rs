@@ -388,6 +388,14 @@ pub fn apply_expected(
     if l.plan.is_noop() {
         return Ok(Applied::NoChanges);
     }
+    if expected.is_none() {
+        // What will run, for `--events json` and the per-disk bars (an install's
+        // laptop has it already).
+        reporter.event(&crate::report::Event::Planned {
+            plan: Box::new(l.plan.clone()),
+            basis: Basis::of(&l.plan, &l.observed).fingerprint(),
+        });
+    }
     let ran = crate::exec::apply::run(&l.plan, reporter, &secrets).map_err(Stop::from)?;
     Ok(Applied::Ran(ran))
 }
