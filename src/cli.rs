@@ -178,14 +178,37 @@ pub enum Command {
         ssh_config: Option<PathBuf>,
         /// Log in with this key only (default: ssh config and agent).
         #[arg(long, short = 'i', value_name = "FILE")]
-        identity: Option<PathBuf>,
+        ssh_key: Option<PathBuf>,
+        /// The NixOS system to install once the disks match: a flake directory on this
+        /// machine and its host (`nixosConfigurations.HOST`).
+        #[arg(long, value_name = "PATH#HOST")]
+        flake: Option<String>,
+        /// A tree mirroring the new root, copied onto it with modes and owners.
+        #[arg(long, value_name = "DIR", requires = "flake")]
+        extra_files: Option<PathBuf>,
+        /// The machine's identity (e.g. from `nasstrap keys create`) and where it goes on
+        /// the new root, e.g. `host_key:/etc/ssh/ssh_host_ed25519_key` (mode 0600).
+        #[arg(long, value_name = "LOCAL:REMOTE", value_parser = parse_identity, requires = "flake")]
+        identity: Option<(PathBuf, String)>,
+        /// The host's agenix secrets: the identity must decrypt them before any disk is touched.
+        #[arg(long, value_name = "DIR", requires = "identity")]
+        secrets: Option<PathBuf>,
+        /// Where the git hosts' keys are read (default ~/.ssh/known_hosts); copied to the
+        /// target for the fetch and install only.
+        #[arg(long, value_name = "FILE")]
+        git_known_hosts: Option<PathBuf>,
+        /// Reboot the target when every phase succeeded.
+        #[arg(long, requires = "flake")]
+        reboot: bool,
         /// The nasstrap to run on the target (default: this binary if the target has
         /// this machine's architecture, else ~/.cache/nasstrap/VERSION/nasstrap-ARCH-linux).
         #[arg(long, value_name = "PATH")]
         target_binary: Option<PathBuf>,
-        /// Phases to run, in order: connect, preflight, disks (earlier ones always run).
-        #[arg(long, value_name = "LIST", default_value = "connect,preflight,disks")]
-        phases: String,
+        /// Phases to run, in order: connect, preflight, disks, stage, fetch, install,
+        /// boot-check, finish (earlier ones always run). Default: all (up to disks
+        /// without --flake).
+        #[arg(long, value_name = "LIST")]
+        phases: Option<String>,
         /// How long the target waits for a disk's SATA link to come up, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         link_wait: u64,
@@ -225,6 +248,17 @@ pub enum Format {
     Json,
     /// A POSIX sh script doing the same.
     Sh,
+}
+
+fn parse_identity(s: &str) -> Result<(PathBuf, String), String> {
+    match s.rsplit_once(':') {
+        Some((local, remote)) if !local.is_empty() && remote.starts_with('/') => {
+            Ok((PathBuf::from(local), remote.to_string()))
+        }
+        _ => Err(format!(
+            "expected LOCAL:REMOTE with an absolute REMOTE path, found `{s}`"
+        )),
+    }
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -522,7 +556,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             host_key,
             known_hosts,
             ssh_config,
+            ssh_key,
+            flake,
+            extra_files,
             identity,
+            secrets,
+            git_known_hosts,
+            reboot,
             target_binary,
             phases,
             link_wait,
@@ -531,7 +571,34 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             events,
             mount_root,
         } => {
-            let until = parse_phases(&phases)?;
+            let system = flake
+                .as_deref()
+                .map(|f| {
+                    let (path, host) = f.rsplit_once('#').filter(|(p, h)| !p.is_empty() && !h.is_empty()).ok_or_else(|| {
+                        Failure::Usage(format!("--flake {f}: expected PATH#HOST"))
+                    })?;
+                    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                    Ok::<_, Failure>(flow::install::System {
+                        flake: PathBuf::from(path),
+                        host: host.to_string(),
+                        extra_files: extra_files.clone(),
+                        identity: identity.clone(),
+                        secrets: secrets.clone(),
+                        git_known_hosts: git_known_hosts
+                            .clone()
+                            .unwrap_or_else(|| home.join(".ssh/known_hosts")),
+                        reboot,
+                    })
+                })
+                .transpose()?;
+            let default = if system.is_some() { "finish" } else { "disks" };
+            let until = parse_phases(phases.as_deref().unwrap_or(default))?;
+            if until > flow::install::Phase::Disks && system.is_none() {
+                return Err(Failure::Usage(
+                    "--phases: the phases after `disks` install a system: give --flake PATH#HOST"
+                        .into(),
+                ));
+            }
             let i = flow::install::Install {
                 target: target(path, &disks, mount_root, firmware)?,
                 ssh: crate::remote::ssh::SshOpts {
@@ -539,8 +606,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     host_key,
                     known_hosts,
                     ssh_config,
-                    identity,
+                    identity: ssh_key,
                     connect_timeout: std::time::Duration::from_secs(20),
+                    // Only the fetch and the install ask for it (`-A` on those commands).
+                    forward_agent: system.is_some(),
                 },
                 consent: crate::exec::guard::Consent { allow_destroy, yes },
                 target_binary,
@@ -548,6 +617,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 link_wait: std::time::Duration::from_secs(link_wait),
                 save_plan,
                 plan,
+                system,
             };
             // Ctrl-C asks the target to stop between steps; a second one quits at once.
             let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -637,14 +707,15 @@ fn parse_phases(list: &str) -> Result<flow::install::Phase, Failure> {
             "connect" => Phase::Connect,
             "preflight" => Phase::Preflight,
             "disks" => Phase::Disks,
-            "stage" | "install" | "reboot" => {
-                return Err(Failure::Usage(format!(
-                    "--phases: `{p}` is not built yet; this nasstrap installs up to `disks`"
-                )));
-            }
+            "stage" => Phase::Stage,
+            "fetch" => Phase::Fetch,
+            "install" => Phase::Install,
+            "boot-check" => Phase::BootCheck,
+            "finish" => Phase::Finish,
             _ => {
                 return Err(Failure::Usage(format!(
-                    "--phases: unknown phase `{p}` (connect, preflight, disks)"
+                    "--phases: unknown phase `{p}` (connect, preflight, disks, stage, fetch, \
+                     install, boot-check, finish)"
                 )));
             }
         });

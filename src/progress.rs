@@ -167,6 +167,11 @@ impl Reporter for Bars {
                 self.line(&format!("destruction allowed on: {}", disks.join(", ")))
             }
             Event::Stopped { message, .. } => self.line(&format!("stopped: {}", shown(message))),
+            Event::Log { line } => self.line(&format!("  {}", shown(line))),
+            Event::Check { ok, message, .. } => {
+                let mark = if *ok { "ok" } else { "warning" };
+                self.line(&format!("{mark}: {}", shown(message)))
+            }
             // Shown by the caller in its own form (the diff), or protocol data.
             Event::Start { .. }
             | Event::Planned { .. }

@@ -76,6 +76,14 @@ pub enum Event {
     Consented { disks: Vec<String> },
     /// The disks already match the layout; nothing ran.
     NoChanges,
+    /// A line of a long-running tool's output (`nix`, `nixos-install`).
+    Log { line: String },
+    /// One rule of a check (the boot check): whether it holds, and why.
+    Check {
+        rule: String,
+        ok: bool,
+        message: String,
+    },
     /// The target's probe: what is on its disks (the laptop diffs it).
     Observed {
         observed: Box<crate::probe::Observed>,

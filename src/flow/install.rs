@@ -23,15 +23,31 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod system;
+
+pub use system::System;
+
 /// Install phases, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
     /// Open the master connection, verify the host key.
     Connect,
-    /// Architecture, tools, memory, the target's nasstrap.
+    /// Architecture, tools, memory, the target's nasstrap; the identity
+    /// decrypts the host's secrets.
     Preflight,
     /// Probe, diff, consent, apply.
     Disks,
+    /// The flake, the disks module and extra files onto the new root.
+    Stage,
+    /// Every input of the flake into the target's store, private ones
+    /// through the forwarded agent.
+    Fetch,
+    /// `nixos-install`.
+    Install,
+    /// Will the box boot from what was installed?
+    BootCheck,
+    /// Unmount, stop, close; remove what the install left; reboot if asked.
+    Finish,
 }
 
 impl Phase {
@@ -41,6 +57,11 @@ impl Phase {
             Phase::Connect => "connect",
             Phase::Preflight => "preflight",
             Phase::Disks => "disks",
+            Phase::Stage => "stage",
+            Phase::Fetch => "fetch",
+            Phase::Install => "install",
+            Phase::BootCheck => "boot-check",
+            Phase::Finish => "finish",
         }
     }
 }
@@ -68,6 +89,8 @@ pub struct Install {
     pub save_plan: Option<PathBuf>,
     /// Apply this saved plan instead of diffing anew.
     pub plan: Option<PathBuf>,
+    /// The system to install once the disks are ready (`--flake`).
+    pub system: Option<System>,
 }
 
 /// A plan saved by `--save-plan`: what was shown, with the identities of the
@@ -100,6 +123,9 @@ pub fn install(
         Connection::connect(&i.ssh).map_err(Stop::Connect)
     })?;
     phase(reporter, Phase::Preflight, || {
+        if let Some(s) = &i.system {
+            system::check_keys(s)?;
+        }
         preflight(&conn, &scratch, i.target_binary.as_deref(), reporter)
     })?;
     if i.until < Phase::Disks {
@@ -109,8 +135,29 @@ pub fn install(
     let done = phase(reporter, Phase::Disks, || {
         disks(i, &conn, &loaded, &opts, ui, reporter, interrupt)
     });
+    let done = match (done, &i.system) {
+        (Ok((applied, Some(plan))), Some(s)) if i.until >= Phase::Stage => {
+            let rest = system::install(i, s, &conn, &plan, reporter, interrupt);
+            rest.map(|()| applied)
+        }
+        (done, _) => done.map(|(applied, _)| applied),
+    };
     let _ = conn.close();
     done
+}
+
+/// The layout and its disks as the target reads them.
+fn spec(i: &Install) -> Result<protocol::Spec, Stop> {
+    let layout_text = std::fs::read_to_string(&i.target.layout)
+        .with_context(|| format!("reading {}", i.target.layout.display()))?;
+    Ok(protocol::Spec {
+        layout_name: i.target.layout.display().to_string(),
+        layout_text,
+        disks: i.target.disks.clone(),
+        ignore_expect: i.target.ignore_expect,
+        mount_root: i.target.mount_root.clone(),
+        firmware: i.target.firmware,
+    })
 }
 
 /// Runs one phase between its events.
@@ -321,7 +368,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Probe, diff, show, ask, apply.
+/// Probe, diff, show, ask, apply. Returns the plan the disks now match (none
+/// when the plan was only saved).
 fn disks(
     i: &Install,
     conn: &Connection,
@@ -330,7 +378,7 @@ fn disks(
     ui: &dyn Prompter,
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
-) -> Result<Applied, Stop> {
+) -> Result<(Applied, Option<Plan>), Stop> {
     let (expected, ids) = match &i.plan {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -340,7 +388,7 @@ fn disks(
             (saved.expected, saved.identities)
         }
         None => {
-            let (observed, journal) = probe(i, conn, loaded, reporter, interrupt)?;
+            let (observed, journal) = probe_target(i, conn, loaded, reporter, interrupt)?;
             for line in journal {
                 reporter.event(&Event::Note {
                     message: format!("resuming: {line}"),
@@ -367,11 +415,11 @@ fn disks(
         };
         let json = serde_json::to_string_pretty(&saved).expect("plans serialize");
         std::fs::write(file, json).with_context(|| format!("writing {}", file.display()))?;
-        return Ok(Applied::NoChanges);
+        return Ok((Applied::NoChanges, None));
     }
     if expected.plan.is_noop() {
         reporter.event(&Event::NoChanges);
-        return Ok(Applied::NoChanges);
+        return Ok((Applied::NoChanges, Some(expected.plan)));
     }
     let destroyed = guard::destroyed(&expected.plan);
     let asked: BTreeMap<String, String> = destroyed
@@ -394,20 +442,14 @@ fn disks(
             .cloned()
             .collect(),
     });
-    let layout_text = std::fs::read_to_string(&i.target.layout)
-        .with_context(|| format!("reading {}", i.target.layout.display()))?;
+    let plan = expected.plan.clone();
     let request = Request::Apply(Box::new(ApplyRequest {
         version: protocol::version(),
-        layout_name: i.target.layout.display().to_string(),
-        layout_text,
-        disks: i.target.disks.clone(),
-        ignore_expect: i.target.ignore_expect,
-        mount_root: i.target.mount_root.clone(),
-        firmware: i.target.firmware,
+        spec: spec(i)?,
         expected,
         allow_destroy: allowed.into_iter().collect(),
     }));
-    let events = converse(conn, &request, reporter, interrupt)?;
+    let events = converse(conn, &request, false, reporter, interrupt)?;
     let ran = events.iter().rev().find_map(|e| match e {
         Event::Finish {
             ok: true,
@@ -417,11 +459,13 @@ fn disks(
         Event::NoChanges => Some(Applied::NoChanges),
         _ => None,
     });
-    ran.ok_or_else(|| Stop::Failed(anyhow!("the target ended the apply without saying how")))
+    let ran =
+        ran.ok_or_else(|| Stop::Failed(anyhow!("the target ended the apply without saying how")))?;
+    Ok((ran, Some(plan)))
 }
 
 /// The target's probe, and what its journal says of an earlier run.
-fn probe(
+pub(super) fn probe_target(
     i: &Install,
     conn: &Connection,
     loaded: &layout::Loaded,
@@ -440,7 +484,7 @@ fn probe(
         disks,
         wait_seconds: i.link_wait.as_secs(),
     };
-    let events = converse(conn, &request, reporter, interrupt)?;
+    let events = converse(conn, &request, false, reporter, interrupt)?;
     events
         .into_iter()
         .find_map(|e| match e {
@@ -454,14 +498,20 @@ fn probe(
 /// `reporter` as they come (all but the probe's data) and returned; a stop on
 /// the target becomes [`Stop::OnTarget`]. While it runs, `interrupt` asks the
 /// target to stop between steps.
-fn converse(
+pub(super) fn converse(
     conn: &Connection,
     request: &Request,
+    agent: bool,
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
 ) -> Result<Vec<Event>, Stop> {
-    let mut child = conn
-        .command(&format!("{} serve", quote(TARGET_BINARY)))
+    let serve = format!("{} serve", quote(TARGET_BINARY));
+    let mut command = if agent {
+        conn.command_with_agent(&serve)
+    } else {
+        conn.command(&serve)
+    };
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

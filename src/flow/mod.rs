@@ -70,6 +70,8 @@ pub enum StopKind {
     Interrupted,
     Version,
     Connect,
+    Keys,
+    Flake,
     Failed,
 }
 
@@ -100,6 +102,10 @@ pub enum Stop {
     Interrupted(Interrupted),
     /// The SSH connection to the install target was not made (nothing ran there).
     Connect(crate::remote::ssh::ConnectError),
+    /// The machine identity cannot decrypt these secrets (one line each).
+    Keys(Vec<String>),
+    /// The flake cannot be installed as it is (what to change).
+    Flake(String),
     /// The install target stopped; `kind` says why, `message` is its words.
     OnTarget { kind: StopKind, message: String },
     /// Something failed while running.
@@ -120,6 +126,8 @@ impl Stop {
             Stop::PlanDiffers | Stop::Version { .. } => StopKind::Version,
             Stop::Interrupted(_) => StopKind::Interrupted,
             Stop::Connect(_) => StopKind::Connect,
+            Stop::Keys(_) => StopKind::Keys,
+            Stop::Flake(_) => StopKind::Flake,
             Stop::OnTarget { kind, .. } => *kind,
             Stop::Failed(_) => StopKind::Failed,
         }
@@ -172,6 +180,14 @@ impl fmt::Display for Stop {
             Stop::Interrupted(i) => write!(f, "{i}"),
             Stop::Connect(e) => write!(f, "{e}\nnothing ran on the target"),
             Stop::OnTarget { message, .. } => write!(f, "on the target: {message}"),
+            Stop::Keys(bad) => {
+                writeln!(f, "the identity cannot decrypt the host's secrets:")?;
+                for b in bad {
+                    writeln!(f, "  {b}")?;
+                }
+                write!(f, "nothing was changed")
+            }
+            Stop::Flake(what) => write!(f, "{what}"),
             Stop::Failed(e) => write!(f, "{e:#}"),
         }
     }

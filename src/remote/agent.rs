@@ -3,7 +3,7 @@
 //! Runs the same library flows as a local `apply`.
 
 use super::journal::{self, Journal};
-use super::protocol::{self, ApplyRequest, Request, STATE_DIR, STOP};
+use super::protocol::{self, ApplyRequest, Request, STATE_DIR, STOP, Spec};
 use crate::exec::guard::{Consent, NoPrompter};
 use crate::flow::{self, Applied, Stop, Target};
 use crate::report::{Event, Line, Reporter};
@@ -60,13 +60,10 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
     };
     // Another build misreads the plan: refuse before touching anything, the
     // journal included.
-    let laptop = match &request {
-        Request::Probe { version, .. } => version,
-        Request::Apply(a) => &a.version,
-    };
-    if *laptop != protocol::version() {
+    let laptop = request.version();
+    if laptop != protocol::version() {
         let stop = Stop::Version {
-            laptop: laptop.clone(),
+            laptop: laptop.to_string(),
             target: protocol::version(),
         };
         crate::report::JsonLines.event(&Event::Stopped {
@@ -94,6 +91,8 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
     let run = match &request {
         Request::Probe { .. } => "probe",
         Request::Apply(_) => "apply",
+        Request::BootCheck { .. } => "boot-check",
+        Request::Finish { .. } => "finish",
     };
     let wire = Wire {
         stop,
@@ -106,6 +105,8 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
             ..
         } => probe(&disks, Duration::from_secs(wait_seconds), &wire),
         Request::Apply(a) => apply(*a, &wire),
+        Request::BootCheck { plan, .. } => boot_check(&plan, &wire),
+        Request::Finish { spec, .. } => finish(spec, &wire),
     };
     match result {
         Ok(()) => 0,
@@ -175,20 +176,25 @@ fn probe(disks: &[(String, String)], wait: Duration, wire: &Wire) -> Result<(), 
     Ok(())
 }
 
+/// The flow's target for a spec: the layout written where only this run reads it.
+fn target(spec: Spec) -> Result<Target, Stop> {
+    let file = Path::new(STATE_DIR).join("layout.yaml");
+    std::fs::write(&file, &spec.layout_text)
+        .map_err(|e| Stop::Failed(anyhow::anyhow!("writing {}: {e}", file.display())))?;
+    Ok(Target {
+        layout: file,
+        disks: spec.disks,
+        ignore_expect: spec.ignore_expect,
+        mount_root: spec.mount_root,
+        firmware: spec.firmware,
+        label: Some(spec.layout_name),
+    })
+}
+
 /// Applies the plan the laptop showed, if the disks are still as they were.
 fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
     let _held = lock(wire)?;
-    let file = Path::new(STATE_DIR).join("layout.yaml");
-    std::fs::write(&file, &a.layout_text)
-        .map_err(|e| Stop::Failed(anyhow::anyhow!("writing {}: {e}", file.display())))?;
-    let t = Target {
-        layout: file,
-        disks: a.disks,
-        ignore_expect: a.ignore_expect,
-        mount_root: a.mount_root,
-        firmware: a.firmware,
-        label: Some(a.layout_name),
-    };
+    let t = target(a.spec)?;
     // The laptop asked the user; here nobody can answer.
     let consent = Consent {
         allow_destroy: a.allow_destroy,
@@ -199,4 +205,27 @@ fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
         Applied::Ran(_) => {}
     }
     Ok(())
+}
+
+/// Says, rule by rule, whether the installed system will boot.
+fn boot_check(plan: &crate::plan::Plan, wire: &Wire) -> Result<(), Stop> {
+    for f in crate::bootcheck::check_installed(plan) {
+        wire.event(&Event::Check {
+            rule: f.rule().to_string(),
+            ok: f.is_ok(),
+            message: f.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Takes the layout down and removes what the install put on this system.
+fn finish(spec: Spec, wire: &Wire) -> Result<(), Stop> {
+    let _held = lock(wire)?;
+    let t = target(spec)?;
+    let done = flow::unmount(&t, wire);
+    for f in [protocol::GIT_KNOWN_HOSTS, &t.layout.display().to_string()] {
+        let _ = std::fs::remove_file(f);
+    }
+    done
 }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const STATE_DIR: &str = "/run/nasstrap";
 /// The uploaded binary on the target.
 pub const TARGET_BINARY: &str = "/run/nasstrap/bin/nasstrap";
+/// Where the git hosts' known_hosts lines live on the target, for the fetch
+/// and install only (removed by `finish`).
+pub const GIT_KNOWN_HOSTS: &str = "/run/nasstrap/git_known_hosts";
 /// The line that asks a running apply to stop.
 pub const STOP: &str = "stop";
 
@@ -31,13 +34,38 @@ pub enum Request {
     },
     /// Apply what the laptop showed, if the disks are still as they were.
     Apply(Box<ApplyRequest>),
+    /// Check that the installed system will boot from the plan's boot medium.
+    BootCheck {
+        /// The laptop's nasstrap version.
+        version: String,
+        /// The plan that was applied (boot medium, firmware regions, /boot).
+        plan: Box<crate::plan::Plan>,
+    },
+    /// Unmount the layout, close LUKS, stop arrays; remove what the install
+    /// left on the rescue system.
+    Finish {
+        /// The laptop's nasstrap version.
+        version: String,
+        /// The layout and its disks.
+        spec: Spec,
+    },
 }
 
-/// An apply of a plan the user saw.
+impl Request {
+    /// The version of the laptop that sent it.
+    pub fn version(&self) -> &str {
+        match self {
+            Request::Probe { version, .. }
+            | Request::BootCheck { version, .. }
+            | Request::Finish { version, .. } => version,
+            Request::Apply(a) => &a.version,
+        }
+    }
+}
+
+/// The layout and its disks, as the target reads them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApplyRequest {
-    /// The laptop's nasstrap version; the target refuses another one.
-    pub version: String,
+pub struct Spec {
     /// The layout file's name on the laptop (how the plan names it).
     pub layout_name: String,
     /// The layout file's text.
@@ -50,6 +78,15 @@ pub struct ApplyRequest {
     pub mount_root: String,
     /// `--firmware`.
     pub firmware: bool,
+}
+
+/// An apply of a plan the user saw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplyRequest {
+    /// The laptop's nasstrap version; the target refuses another one.
+    pub version: String,
+    /// The layout and its disks.
+    pub spec: Spec,
     /// The plan shown and the state it came from.
     pub expected: Expected,
     /// Layout disks the user allowed or confirmed destruction on.

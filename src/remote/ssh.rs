@@ -49,6 +49,10 @@ pub struct SshOpts {
     pub identity: Option<PathBuf>,
     /// ssh's `ConnectTimeout` (TCP connect and banner); the whole login gets three times it.
     pub connect_timeout: Duration,
+    /// Let the master forward the agent; only commands made with
+    /// [`Connection::command_with_agent`] ask for it (the step that fetches a
+    /// private input), so no other step ever sees the agent.
+    pub forward_agent: bool,
 }
 
 impl SshOpts {
@@ -61,6 +65,7 @@ impl SshOpts {
             ssh_config: None,
             identity: None,
             connect_timeout: Duration::from_secs(10),
+            forward_agent: false,
         }
     }
 }
@@ -128,6 +133,7 @@ impl Connection {
             script: &script,
             pinned: pin.is_some(),
             user_config: &user_config,
+            forward_agent: opts.forward_agent,
         };
         let config_path = private.path().join("config");
         write_private(
@@ -203,11 +209,24 @@ impl Connection {
     pub fn command(&self, remote_cmd: &str) -> Command {
         // Port 9 (discard) and host "none": if the master is gone this cannot quietly open a
         // second, unchecked connection. Part 2 adds `-A` here for the one step that needs the
-        // agent (the master then needs `ForwardAgent yes` in its config).
+        // agent: `command_with_agent`.
         let mut c = Command::new("ssh");
         c.arg("-S")
             .arg(&self.ctl)
             .args(["-o", "BatchMode=yes", "-T", "-p", "9", "none", "--"])
+            .arg(remote_cmd)
+            .stdin(Stdio::null())
+            .process_group(0);
+        c
+    }
+
+    /// [`Connection::command`] with the agent forwarded to this one command
+    /// (`-A`), when the master was opened with [`SshOpts::forward_agent`].
+    pub fn command_with_agent(&self, remote_cmd: &str) -> Command {
+        let mut c = Command::new("ssh");
+        c.arg("-S")
+            .arg(&self.ctl)
+            .args(["-o", "BatchMode=yes", "-A", "-T", "-p", "9", "none", "--"])
             .arg(remote_cmd)
             .stdin(Stdio::null())
             .process_group(0);

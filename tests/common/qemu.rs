@@ -207,6 +207,10 @@ pub struct BootOpts {
     /// `WORK/blkdebug-NAME.conf`). Writes still succeed. The guest's kernel reports each
     /// failed read after libata retries it; boot takes about a second longer per bad bay.
     pub read_errors: Vec<&'static str>,
+    /// A private git server the guest reaches as `root@10.0.2.100` (and nothing else
+    /// besides): QEMU starts `sshd -i -f DIR/sshd_config` on the host for each
+    /// connection (see `common::gitserver`).
+    pub git_server: Option<PathBuf>,
 }
 
 impl Default for BootOpts {
@@ -219,6 +223,7 @@ impl Default for BootOpts {
             boot_timeout: Duration::from_secs(180),
             files: Vec::new(),
             read_errors: Vec::new(),
+            git_server: None,
         }
     }
 }

@@ -150,6 +150,8 @@ pub struct Config<'a> {
     pub pinned: bool,
     /// The user's ssh config: `~/.ssh/config` or `--ssh-config`.
     pub user_config: &'a Path,
+    /// The master may forward the agent (to the target only, never a jump host).
+    pub forward_agent: bool,
 }
 
 /// A path as one ssh_config argument, or why it cannot be one. ssh splits arguments itself
@@ -184,6 +186,9 @@ impl Config<'_> {
         t.push_str(&format!("  KnownHostsCommand {script} %I %H %f %t %K\n"));
         if self.pinned {
             t.push_str("  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n");
+        }
+        if self.forward_agent {
+            t.push_str("  ForwardAgent yes\n");
         }
         // `Match all` ends our block: the includes apply to every host.
         t.push_str(&format!(
@@ -298,6 +303,7 @@ mod tests {
             script: Path::new("/run/user/1/.nasstrap-x/known-hosts"),
             pinned: true,
             user_config: Path::new("/home/me/.ssh/config"),
+            forward_agent: false,
         };
         assert_eq!(
             c.text().unwrap(),
@@ -317,6 +323,17 @@ mod tests {
         );
         let c = Config { pinned: false, ..c };
         assert!(!c.text().unwrap().contains("KnownHostsFile none"));
+        assert!(!c.text().unwrap().contains("ForwardAgent"));
+        // Forwarding is the target's alone: inside its `Match`, before the includes.
+        let fwd = Config {
+            forward_agent: true,
+            ..c
+        }
+        .text()
+        .unwrap();
+        let at = fwd.find("  ForwardAgent yes\n").expect("forwarding on");
+        assert!(at > fwd.find("Match originalhost").unwrap());
+        assert!(at < fwd.find("Match all").unwrap());
         let c = Config {
             user_config: Path::new("/home/me/ssh %d"),
             ..c

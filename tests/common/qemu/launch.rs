@@ -213,7 +213,14 @@ pub(super) fn spawn_qemu(
     cmd.args(["-chardev", &serial, "-serial", "chardev:ser0"]);
     // Only ssh, only on loopback; restrict=on cuts the guest off from the host and the world.
     // romfile=: no PXE option ROM, as -kernel boots directly (and ipxe-qemu is not needed).
-    let net = format!("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
+    let mut net = format!("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
+    if let Some(dir) = &opts.git_server {
+        // No listener on the host: QEMU runs this for each connection the guest opens.
+        net += &format!(
+            ",guestfwd=tcp:10.0.2.100:22-cmd:/usr/sbin/sshd -i -f {}/sshd_config",
+            dir.display()
+        );
+    }
     cmd.args([
         "-netdev",
         &net,

@@ -1,0 +1,188 @@
+//! `nasstrap install --flake` end to end in the emulated Helios64: disks, the
+//! flake staged with its disks module, a private `git+ssh` input fetched on the
+//! target through the forwarded agent (a git server on the host that only the
+//! agent's key opens), `nixos-install`, the boot check, finish. The real
+//! `nixos-install` needs the Nix binary cache, which cannot be reached here:
+//! `tests/fixtures/install/nixos-install-standin.sh` stands in for it (its name
+//! says so), records how it was called, and does what runs offline.
+//! Skips without QEMU (see `common::qemu::skip`); CI never skips.
+
+mod common;
+
+use common::gitserver::{self, GitServer};
+use common::qemu::{self, BootOpts, Guest};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
+
+/// A fleet flake in a git repository whose host reads the private input and
+/// the disks module nasstrap generates.
+fn flake(git: &GitServer) -> PathBuf {
+    let dir = git.path().join("flake");
+    std::fs::create_dir_all(&dir).unwrap();
+    let nix = r#"{
+  inputs.secrets = { url = "URL"; flake = false; };
+  outputs = { self, secrets }: {
+    nixosConfigurations.helios64 = {
+      # The NixOS module nasstrap writes beside this file (./nasstrap-disks.nix).
+      disksModule = assert builtins.isFunction (import ./nasstrap-disks.nix);
+        builtins.readFile ./nasstrap-disks.nix;
+      secret = builtins.readFile "${secrets}/secret.txt";
+      toplevel = derivation {
+        name = "helios64-toplevel";
+        system = "aarch64-linux";
+        builder = "/bin/sh";
+        args = [ "-c" "echo '${builtins.readFile "${secrets}/secret.txt"}' > $out" ];
+      };
+    };
+  };
+}
+"#;
+    std::fs::write(dir.join("flake.nix"), nix.replace("URL", &git.url())).unwrap();
+    std::fs::write(dir.join("untracked-junk.txt"), "not for the NAS").unwrap();
+    let git_cmd = |args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(&dir).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    git_cmd(&["init", "-q", "-b", "main"]);
+    git_cmd(&["add", "flake.nix"]);
+    git_cmd(&["-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-q", "-m", "f"]);
+    dir
+}
+
+fn install(g: &Guest, git: &GitServer, flake: &Path) -> (i32, String, String) {
+    let empty = g.work_dir().join("empty_ssh_config");
+    std::fs::write(&empty, "").unwrap();
+    let known = git.path().join("laptop_known_hosts");
+    std::fs::write(&known, format!("{}\n", git.known_hosts_line)).unwrap();
+    let prepared = qemu::prepare().expect("prepared");
+    let out = Command::new(NASSTRAP)
+        .arg("install")
+        .arg(qemu::repo_root().join("layouts/helios64.yaml"))
+        .arg("--target")
+        .arg(format!("root@127.0.0.1:{}", g.port()))
+        .arg("--known-hosts")
+        .arg(g.known_hosts())
+        .arg("--ssh-config")
+        .arg(&empty)
+        .arg("-i")
+        .arg(g.login_key())
+        .arg("--target-binary")
+        .arg(&prepared.nasstrap)
+        .arg("--disk-map")
+        .arg(qemu::guest_map())
+        .arg("--ignore-expect")
+        .arg("--flake")
+        .arg(format!("{}#helios64", flake.display()))
+        .arg("--git-known-hosts")
+        .arg(&known)
+        .args(["--events", "json"])
+        .env("SSH_AUTH_SOCK", &git.agent_sock)
+        .env("NASSTRAP_NO_PROGRESS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("nasstrap install");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn events(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Every regular file of the rescue system (its RAM), concatenated.
+fn rescue_files(g: &Guest) -> Vec<u8> {
+    let cmd = "find / /run /tmp -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune \
+               -o -type f -print0 | xargs -0 cat 2>/dev/null; true";
+    let out = g.ssh_command().arg("--").arg(cmd).output().unwrap();
+    out.stdout
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install_standin() {
+    if qemu::skip() {
+        return;
+    }
+    let git = GitServer::start();
+    let flake = flake(&git);
+    let standin = qemu::repo_root().join("tests/fixtures/install/nixos-install-standin.sh");
+    let g = Guest::boot(BootOpts {
+        git_server: Some(git.path().to_path_buf()),
+        files: vec![(standin, "/usr/local/bin/nixos-install".into())],
+        ..BootOpts::default()
+    })
+    .expect("boot");
+
+    let (code, out, err) = install(&g, &git, &flake);
+    assert_eq!(code, 0, "{out}{err}");
+    let evs = events(&out);
+    for p in ["disks", "stage", "fetch", "install", "boot-check", "finish"] {
+        let done = evs
+            .iter()
+            .any(|e| e["event"] == "phase_done" && e["phase"] == p);
+        assert!(done, "phase {p} did not finish: {out}{err}");
+    }
+    // How nixos-install was called, and with what around it.
+    let log = g.ssh_ok("cat /run/nixos-install-standin.log");
+    assert!(
+        log.contains("argv: --root /mnt --flake /mnt/etc/nixos#helios64 --no-root-passwd --no-channel-copy\n"),
+        "{log}"
+    );
+    assert!(!log.contains("SSH_AUTH_SOCK=\n"), "the agent is forwarded to it: {log}");
+    assert!(log.contains(&git.known_hosts_line), "the git host's key is there: {log}");
+    assert!(log.contains("UserKnownHostsFile=/run/nasstrap/git_known_hosts"), "{log}");
+    // It read the private input and the disks module.
+    assert_eq!(g.ssh_ok("cat /run/nixos-install-standin.secret"), git.secret);
+    let module = g.ssh_ok("cat /run/nixos-install-standin.disks");
+    assert!(module.contains("fileSystems"), "{module}");
+    // Finish: nothing mounted, arrays stopped, the git host's key gone again.
+    g.ssh_ok("test ! -e /run/nasstrap/git_known_hosts && ! mountpoint -q /mnt");
+    assert!(!g.ssh_ok("cat /proc/mdstat").contains("active"));
+    // The new root holds the system, the flake (tracked files only) and the module.
+    let root = g.ssh_ok(
+        "mkdir -p /tmp/r && mount -o ro /dev/mmcblk0p2 /tmp/r && \
+         ls /tmp/r/nix/store /tmp/r/etc/nixos; cat /tmp/r/boot/extlinux/extlinux.conf 2>/dev/null; \
+         umount /tmp/r",
+    );
+    assert!(root.contains("-helios64-toplevel"), "{root}");
+    assert!(root.contains("nasstrap-disks.nix") && root.contains("flake.nix"), "{root}");
+    assert!(!root.contains("untracked-junk.txt"), "{root}");
+
+    // The deploy key never reached the target: not in the rescue system's files...
+    let files = rescue_files(&g);
+    assert!(contains(&files, git.secret.as_bytes()), "positive control: the fetched input is seen");
+    assert!(!contains(&files, &git.seed), "the private key's seed is on the rescue system");
+    let body: Vec<&str> = git.key_text.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!contains(&files, body[1].as_bytes()), "the key file's text is on the rescue system");
+
+    // A second run has nothing to make up to the install (it only brings the disks up).
+    let (code, out, err) = install(&g, &git, &flake);
+    assert_eq!(code, 0, "{out}{err}");
+    for e in events(&out).iter().filter(|e| e["event"] == "step_started") {
+        let d = e["description"].as_str().unwrap();
+        assert!(
+            d.starts_with("mount") || d.starts_with("assemble"),
+            "the second run changed the disks: {d}\n{out}"
+        );
+    }
+
+    // ...nor on any disk.
+    let work = g.poweroff().expect("poweroff");
+    for d in qemu::DISKS {
+        let image = work.image(d.name);
+        for needle in [&git.seed[..], body[1].as_bytes()] {
+            let found = gitserver::find_in_file(&image, needle);
+            assert_eq!(found, None, "the deploy key is on {}", image.display());
+        }
+    }
+}
