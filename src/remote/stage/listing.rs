@@ -55,35 +55,36 @@ pub enum Source {
 /// (Nix's own store time): the same tree always makes the same stream.
 const PLAIN_MTIME: u64 = 1;
 
-/// Whether `dir` is in a git work tree. Without git installed, a `.git` in `dir` or above is
-/// an error rather than a reason to send untracked files.
+/// Whether `dir` is in a git work tree. When git cannot say (not installed, or it refuses the
+/// repository as another user's), a `.git` in `dir` or above is an error rather than a reason
+/// to send untracked files.
 pub fn source(dir: &Path) -> Result<Source> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(["rev-parse", "--show-toplevel"])
         .output();
-    match out {
+    let why = match out {
         Ok(o) if o.status.success() => {
             let top = OsStr::from_bytes(o.stdout.strip_suffix(b"\n").unwrap_or(&o.stdout));
-            Ok(Source::Git {
+            return Ok(Source::Git {
                 top: PathBuf::from(top),
-            })
+            });
         }
-        Ok(_) => Ok(Source::Plain),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(repo) = dir.ancestors().find(|d| d.join(".git").exists()) {
-                bail!(
-                    "{} is in the git repository {}, but git is not installed: \
-                     cannot tell its tracked files",
-                    dir.display(),
-                    repo.display()
-                );
-            }
-            Ok(Source::Plain)
-        }
-        Err(e) => Err(e).context("running git"),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "git is not installed".into(),
+        Err(e) => return Err(e).context("running git"),
+    };
+    // Absolute, so the ancestors reach `/` (`.` has none).
+    let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+    if let Some(repo) = abs.ancestors().find(|d| d.join(".git").exists()) {
+        bail!(
+            "{} is in the git repository {}, but git cannot list its tracked files: {why}",
+            dir.display(),
+            repo.display()
+        );
     }
+    Ok(Source::Plain)
 }
 
 /// The flake's files: in a git work tree the tracked ones (index entries, with their
@@ -140,8 +141,11 @@ pub fn extra_files(dir: &Path) -> Result<Vec<Entry>> {
 enum Owners {
     /// Root's, 0644/0755, this mtime (a flake).
     Root(u64),
-    /// As on the laptop (extra files; a flake's `.git`, whose read-only objects stay so).
+    /// As on the laptop (extra files).
     Kept,
+    /// Root's, with the laptop's modes and mtimes (a flake's `.git`: its read-only objects
+    /// stay so, and git on the target does not find a stranger's repository).
+    Git,
 }
 
 /// The git-tracked entries of the work tree at `dir`, named under `prefix`.
@@ -224,8 +228,8 @@ fn git_dir(dir: &Path, prefix: &Path, out: &mut Vec<Entry>) -> Result<()> {
         std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
     let at = prefix.join(".git");
     if meta.is_dir() {
-        out.push(entry(&src, at.clone(), &meta, &Owners::Kept)?);
-        return walk(&src, &at, &Owners::Kept, out);
+        out.push(entry(&src, at.clone(), &meta, &Owners::Git)?);
+        return walk(&src, &at, &Owners::Git, out);
     }
     if prefix.as_os_str().is_empty() {
         bail!(
@@ -233,7 +237,7 @@ fn git_dir(dir: &Path, prefix: &Path, out: &mut Vec<Entry>) -> Result<()> {
             src.display()
         );
     }
-    out.push(entry(&src, at, &meta, &Owners::Kept)?);
+    out.push(entry(&src, at, &meta, &Owners::Git)?);
     Ok(())
 }
 
@@ -262,6 +266,11 @@ fn walk(dir: &Path, prefix: &Path, owners: &Owners, out: &mut Vec<Entry>) -> Res
         let at = prefix.join(&name);
         let meta = std::fs::symlink_metadata(&src)
             .with_context(|| format!("reading {}", src.display()))?;
+        let t = meta.file_type();
+        // git's fsmonitor daemon keeps a socket in .git; nothing on the target needs it.
+        if matches!(owners, Owners::Git) && !(t.is_file() || t.is_dir() || t.is_symlink()) {
+            continue;
+        }
         out.push(entry(&src, at.clone(), &meta, owners)?);
         if meta.is_dir() {
             walk(&src, &at, owners, out)?;
@@ -289,6 +298,12 @@ fn entry(src: &Path, at: PathBuf, meta: &std::fs::Metadata, owners: &Owners) -> 
             let exec = matches!(kind, Kind::Dir | Kind::Symlink { .. }) || meta.mode() & 0o100 != 0;
             (if exec { 0o755 } else { 0o644 }, 0, 0, *mtime)
         }
+        Owners::Git => (
+            meta.mode() & 0o7777,
+            0,
+            0,
+            u64::try_from(meta.mtime()).unwrap_or(0),
+        ),
         Owners::Kept => (
             meta.mode() & 0o7777,
             u64::from(meta.uid()),

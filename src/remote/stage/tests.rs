@@ -103,6 +103,13 @@ fn with_git_the_repository_comes_too() {
     let names: Vec<_> = got.iter().map(|e| e.path.to_str().unwrap()).collect();
     assert!(names.contains(&".git"), "{names:?}");
     assert!(names.contains(&".git/HEAD"), "{names:?}");
+    // Root's on the target, like the work tree, but with git's own modes (objects 0444).
+    assert!(got.iter().all(|e| (e.uid, e.gid) == (0, 0)));
+    let object = got
+        .iter()
+        .find(|e| e.path.starts_with(".git/objects") && matches!(e.kind, Kind::File { .. }))
+        .unwrap();
+    assert_eq!(object.mode, 0o444, "{object:?}");
     assert!(names.contains(&"flake.nix"));
     assert!(!names.contains(&"secret.key"));
     // A subdirectory flake has no .git of its own to send.
@@ -301,4 +308,19 @@ fn the_script_swaps_in_a_fresh_tree() {
          then rm -rf '/mnt/etc/nix os.old'; mv '/mnt/etc/nix os' '/mnt/etc/nix os.old'; fi; \
          mv '/mnt/etc/nix os.new' '/mnt/etc/nix os'; rm -rf '/mnt/etc/nix os.old'"
     );
+}
+
+#[test]
+fn a_repository_git_refuses_is_an_error_not_a_plain_directory() {
+    let t = repo();
+    // Another user's repository: git refuses it ("dubious ownership"); sending every file,
+    // untracked secrets included, would be the wrong answer.
+    if std::os::unix::fs::chown(t.path(), Some(1234), Some(1234)).is_err() {
+        eprintln!("SKIP: chown needs root");
+        return;
+    }
+    let e = flake_files(&t.path().join("hosts"), false).unwrap_err();
+    let shown = format!("{e:#}");
+    assert!(shown.contains("cannot list its tracked files"), "{shown}");
+    assert!(shown.contains("dubious ownership"), "{shown}");
 }
