@@ -4,6 +4,7 @@
 //! expected here and not worth a warning in each binary (nor are its unused re-exports).
 #![allow(dead_code, unused_imports)]
 
+pub mod flake;
 pub mod gitserver;
 pub mod layout;
 pub mod loopdev;
