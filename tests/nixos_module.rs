@@ -326,3 +326,60 @@ fn modules_parse_and_evaluate_with_nix() {
         assert!(v.contains("\"fileSystems\""), "{name}: {v}");
     }
 }
+
+#[test]
+fn luks_under_a_path_the_initrd_mounts_opens_there() {
+    // The LUKS layout with its ext4 on /var/lib instead of /srv: NixOS mounts
+    // /var/lib in the initrd, so the volume is asked for there, and the mount
+    // is a system mount (no nofail).
+    let text = std::fs::read_to_string(root().join("layouts/helios64-luks.yaml"))
+        .unwrap()
+        .replace("mountpoint: /srv", "mountpoint: /var/lib");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("var-lib.yaml");
+    std::fs::write(&f, text).unwrap();
+    let map = [
+        ("emmc", "/dev/mmcblk0"),
+        ("bay1", "/dev/sda"),
+        ("bay2", "/dev/sdb"),
+    ]
+    .into_iter()
+    .chain([
+        ("bay3", "/dev/sdc"),
+        ("bay4", "/dev/sdd"),
+        ("bay5", "/dev/sde"),
+    ])
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect::<Vec<_>>();
+    let loaded = layout::load_file(&f, &map).unwrap();
+    let obs = capture("qemu-helios64-luks.json");
+    let opts = plan::Options {
+        layout_file: "var-lib.yaml".into(),
+        ignore_expect: true,
+        ..Default::default()
+    };
+    let p = plan::diff::against(&loaded, &obs, &opts).unwrap().0;
+    let m = nixos::disks_module(&p, &obs, &loaded.layout, COMMAND).unwrap();
+    assert!(!m.contains("crypttab"), "{m}");
+    assert!(
+        m.contains(
+            "  boot.initrd.luks.devices.\"tank-crypt\" = {\n    \
+             device = \"/dev/disk/by-uuid/34c52a5a-733a-43e4-8d48-b71860a9fc08\";\n    \
+             allowDiscards = true;\n  };\n"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("  fileSystems.\"/var/lib\" = {\n    device = \"/dev/disk/by-uuid/8c5c4ab8-d081-4a3e-bfb0-e0ccff5f5821\";\n    fsType = \"ext4\";\n    options = [ \"noatime\" ];\n"),
+        "{m}"
+    );
+    if nix_available() {
+        assert_eq!(
+            eval(
+                &m,
+                "config.boot.initrd.luks.devices.\"tank-crypt\".allowDiscards"
+            ),
+            "true"
+        );
+    }
+}
