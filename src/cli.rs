@@ -228,6 +228,20 @@ pub enum Command {
     /// The target's side of `install`: one request on stdin, events on stdout.
     #[command(hide = true)]
     Serve,
+    /// Print the NixOS module that makes the installed system find LAYOUT's
+    /// disks (by UUID: filesystems, swap, md arrays, LUKS, ZFS), probed here.
+    NixosConfig {
+        /// The layout file.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Where the install mounts the filesystems.
+        #[arg(long, default_value = "/mnt")]
+        mount_root: String,
+        /// Write the module to FILE (e.g. the flake's nasstrap-disks.nix).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// How apply reports progress.
@@ -658,6 +672,53 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 "{}",
                 serde_json::to_string_pretty(&layout::schema::schema()).expect("serializes")
             );
+            Ok(EXIT_OK)
+        }
+        Command::NixosConfig {
+            layout: path,
+            disks,
+            mount_root,
+            out,
+        } => {
+            // The command line that regenerates the module, for its header.
+            let q = crate::remote::ssh::quote;
+            let mut cmd = format!("nasstrap nixos-config {}", q(&path.display().to_string()));
+            for (n, d) in &disks.disks {
+                cmd.push_str(&format!(" --disk {}", q(&format!("{n}={d}"))));
+            }
+            if let Some(f) = &disks.disk_map {
+                cmd.push_str(&format!(" --disk-map {}", q(&f.display().to_string())));
+            }
+            if disks.ignore_expect {
+                cmd.push_str(" --ignore-expect");
+            }
+            if mount_root != "/mnt" {
+                cmd.push_str(&format!(" --mount-root {}", q(&mount_root)));
+            }
+            let t = target(path, &disks, mount_root, false)?;
+            let look = flow::look(&t)?;
+            print_warnings(&look);
+            // A missing or wrong disk: the plan is not about these disks at all.
+            let wrong: Vec<_> = look
+                .refusals
+                .iter()
+                .filter(|r| !r.reason.is_busy())
+                .collect();
+            if !wrong.is_empty() {
+                for r in wrong {
+                    eprintln!("refused: {}", shown(&r.to_string()));
+                }
+                return Ok(EXIT_FAILURE);
+            }
+            let loaded = load(&t.layout, &t.disks)?;
+            let text = crate::nixos::disks_module(&look.plan, &look.observed, &loaded.layout, &cmd)
+                .map_err(|r| Failure::Runtime(anyhow::anyhow!("no NixOS module: {r}")))?;
+            match out {
+                Some(f) => std::fs::write(&f, text).map_err(|e| {
+                    Failure::Runtime(anyhow::anyhow!("writing {}: {e}", f.display()))
+                })?,
+                None => print!("{text}"),
+            }
             Ok(EXIT_OK)
         }
     }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod exec;
 pub mod flow;
 pub mod layout;
+pub mod nixos;
 pub mod plan;
 pub mod probe;
 pub mod progress;

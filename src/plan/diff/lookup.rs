@@ -31,7 +31,7 @@ pub(super) fn partition_of<'a>(
 }
 
 /// The observed array a planned `/dev/md/<name>` (or a kernel `/dev/mdN`) names.
-pub(in crate::plan) fn md_array<'a>(obs: &'a Observed, device: &str) -> Option<&'a MdArray> {
+pub(crate) fn md_array<'a>(obs: &'a Observed, device: &str) -> Option<&'a MdArray> {
     let name = device.strip_prefix("/dev/md/");
     obs.md_arrays
         .iter()
@@ -182,7 +182,7 @@ pub(super) fn describe_disk(d: Option<&Disk>) -> Option<String> {
 
 /// The kernel's path for a device path the plan uses (a by-path partition
 /// link becomes `/dev/sda1`); other paths as they are.
-pub(super) fn kernel_path(obs: &Observed, device: &str) -> String {
+pub fn kernel_path(obs: &Observed, device: &str) -> String {
     if let Some(d) = find_disk(obs, device) {
         return d.path.clone();
     }

@@ -29,9 +29,9 @@ mod why;
 pub(crate) mod tests;
 
 pub use identity::against;
-pub use lookup::{find_disk, signature};
-// For `plan::basis`, which asks the same questions of the observed state.
-pub(in crate::plan) use lookup::md_array;
+pub use lookup::{find_disk, kernel_path, signature};
+// For `plan::basis` and `nixos`, which ask the same questions of the observed state.
+pub(crate) use lookup::md_array;
 pub use why::{Refusal, Why};
 
 use super::{Action, Change, Plan, Step};
