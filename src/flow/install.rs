@@ -124,7 +124,7 @@ pub fn install(
     })?;
     phase(reporter, Phase::Preflight, || {
         if let Some(s) = &i.system {
-            system::check_keys(s)?;
+            system::check_system(s)?;
         }
         preflight(&conn, &scratch, i.target_binary.as_deref(), reporter)
     })?;

@@ -41,8 +41,10 @@ fn dest(i: &Install) -> String {
     format!("{}/etc/nixos", i.target.mount_root.trim_end_matches('/'))
 }
 
-/// Before any disk is touched: the identity decrypts every secret meant for it.
-pub(super) fn check_keys(s: &System) -> Result<(), Stop> {
+/// Before any disk is touched: the flake's host imports the disks module, and
+/// the identity decrypts every secret meant for it.
+pub(super) fn check_system(s: &System) -> Result<(), Stop> {
+    module_path(s)?;
     let (Some((identity, _)), Some(secrets)) = (&s.identity, &s.secrets) else {
         return Ok(());
     };
@@ -119,26 +121,31 @@ fn stage(
     let (observed, _) = probe_target(i, conn, &loaded, reporter, interrupt)?;
     let opts = super::options(&i.target);
     let (plan, _) = crate::plan::diff::against(&loaded, &observed, &opts).map_err(Stop::Layout)?;
-    let module = crate::nixos::disks_module(&loaded.layout, &plan, &observed)
-        .map_err(|e| Stop::Failed(anyhow!("{e}")))?;
-    let verdict = crate::nixos::imports(&s.flake, &s.host);
-    if !verdict.is_imported() {
-        return Err(Stop::Flake(verdict.to_string()));
-    }
+    let command = format!(
+        "nasstrap nixos-config {} (written by nasstrap install)",
+        quote(&i.target.layout.display().to_string())
+    );
+    let module = crate::nixos::disks_module(&plan, &observed, &loaded.layout, &command)
+        .map_err(|e| Stop::Failed(anyhow!("the disks module: {e}")))?;
+    let module_at = module_path(s)?;
     let dest = dest(i);
-    let staged = crate::remote::stage::stage(
-        conn,
-        &s.flake,
-        &dest,
-        s.extra_files.as_deref(),
-        &i.target.mount_root,
-        reporter,
-    )
-    .context("staging the flake")?;
+    let req = crate::remote::stage::Request {
+        flake: &s.flake,
+        with_git: false,
+        dest: &dest,
+        extra: s.extra_files.as_deref(),
+        root: &i.target.mount_root,
+    };
+    let staged = crate::remote::stage::stage(conn, &req, reporter).context("staging the flake")?;
     reporter.event(&Event::Note {
-        message: format!("staged {staged} in {dest}"),
+        message: format!(
+            "staged {} files ({} KiB) in {dest} in {:.1}s",
+            staged.files,
+            staged.bytes / 1024,
+            staged.seconds
+        ),
     });
-    let file = format!("{dest}/nasstrap-disks.nix");
+    let file = format!("{dest}/{}", module_at.display());
     upload(conn, &file, module.as_bytes(), "644")?;
     if let Some((local, remote)) = &s.identity {
         let bytes = std::fs::read(local)
@@ -154,6 +161,33 @@ fn stage(
         });
     }
     Ok(())
+}
+
+/// Where the host expects the disks module, relative to the flake; else what
+/// to add to the flake, exactly.
+fn module_path(s: &System) -> Result<PathBuf, Stop> {
+    use crate::nixos::Verdict;
+    match crate::nixos::imports(&s.flake, &s.host) {
+        Verdict::Imported { module, .. } => Ok(module
+            .strip_prefix(&s.flake)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| PathBuf::from(crate::nixos::MODULE_FILE))),
+        Verdict::NotImported { file, add, place } => Err(Stop::Flake(format!(
+            "the host `{}` does not import the disks module nasstrap writes; without it the \
+             installed system finds none of its arrays. Add {add} to {place} in {}",
+            s.host,
+            file.display()
+        ))),
+        Verdict::NoFlake => Err(Stop::Flake(format!(
+            "{} has no flake.nix",
+            s.flake.display()
+        ))),
+        Verdict::NoHost => Err(Stop::Flake(format!(
+            "the flake in {} has no nixosConfigurations.{}",
+            s.flake.display(),
+            s.host
+        ))),
+    }
 }
 
 /// Writes `bytes` to `path` on the target with `mode`, creating its directory.
