@@ -136,7 +136,13 @@ impl fmt::Display for Rule {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<7} {}: {}", self.verdict.to_string(), self.rule, self.message)?;
+        write!(
+            f,
+            "{:<7} {}: {}",
+            self.verdict.to_string(),
+            self.rule,
+            self.message
+        )?;
         if let Some(fix) = &self.fix {
             write!(f, "\n        fix: {fix}")?;
         }
@@ -205,7 +211,10 @@ mod tests {
             "ok      dtb: fine"
         );
         let json = serde_json::to_string(&Finding::warning(Rule::Firmware, "x")).unwrap();
-        assert_eq!(json, r#"{"rule":"firmware","verdict":"warning","message":"x"}"#);
+        assert_eq!(
+            json,
+            r#"{"rule":"firmware","verdict":"warning","message":"x"}"#
+        );
     }
 
     #[test]

@@ -12,8 +12,7 @@ const CONSOLE: &str = "console=ttyS2,1500000";
 /// The NixOS line that sets it.
 const CONSOLE_FIX: &str = "boot.kernelParams = [ \"console=ttyS2,1500000\" ];";
 /// The NixOS line that picks the board's device tree.
-const DTB_FIX: &str =
-    "hardware.deviceTree.name = \"rockchip/rk3399-kobol-helios64.dtb\"; with a kernel that builds it (mainline ≥ 5.11)";
+const DTB_FIX: &str = "hardware.deviceTree.name = \"rockchip/rk3399-kobol-helios64.dtb\"; with a kernel that builds it (mainline ≥ 5.11)";
 
 /// Read extlinux.conf, pick the default label and run the label rules.
 pub fn check(fs: &BootFs) -> Vec<Finding> {
@@ -207,7 +206,11 @@ pub fn console(l: &Label) -> Finding {
         .take_while(char::is_ascii_digit)
         .collect();
     if baud != "1500000" {
-        let had = if baud.is_empty() { "no speed".to_string() } else { baud };
+        let had = if baud.is_empty() {
+            "no speed".to_string()
+        } else {
+            baud
+        };
         return Finding::warning(
             Rule::Console,
             format!("{who} has console={} ({had}): Kobol's U-Boot and the board's serial console run at 1500000 baud", consoles[s2]),
@@ -243,7 +246,9 @@ pub fn kernel(fs: &BootFs, l: &Label) -> Finding {
             Rule::Kernel,
             format!("{who} names {what}, which does not exist: U-Boot skips the label"),
         )
-        .with_fix("run nixos-install again; /boot/nixos is filled when the bootloader is installed"),
+        .with_fix(
+            "run nixos-install again; /boot/nixos is filled when the bootloader is installed",
+        ),
         // arm64 Image header: "ARM\x64" at 0x38 (Documentation/arch/arm64/booting.rst).
         Found::File(h) if h.get(0x38..0x3c) == Some(b"ARM\x64") => {
             Finding::ok(Rule::Kernel, format!("{who} loads {what}, an arm64 Image"))
@@ -253,11 +258,15 @@ pub fn kernel(fs: &BootFs, l: &Label) -> Finding {
         }
         Found::File(h) if h.starts_with(&[0x1f, 0x8b]) => Finding::warning(
             Rule::Kernel,
-            format!("{who} loads {what}, a gzip-compressed kernel: U-Boot's booti needs kernel_comp_addr_r for it"),
+            format!(
+                "{who} loads {what}, a gzip-compressed kernel: U-Boot's booti needs kernel_comp_addr_r for it"
+            ),
         ),
         Found::File(_) => Finding::warning(
             Rule::Kernel,
-            format!("{who} loads {what}, which is not an arm64 Image (no ARM\\x64 magic at byte 0x38)"),
+            format!(
+                "{who} loads {what}, which is not an arm64 Image (no ARM\\x64 magic at byte 0x38)"
+            ),
         ),
     }
 }
@@ -268,14 +277,23 @@ pub fn initrd(fs: &BootFs, l: &Label) -> Finding {
     let Some(i) = &l.initrd else {
         return Finding::problem(
             Rule::Initrd,
-            format!("{who} has no INITRD: NixOS's stage 1, which mounts / and starts init, lives in the initrd"),
+            format!(
+                "{who} has no INITRD: NixOS's stage 1, which mounts / and starts init, lives in the initrd"
+            ),
         );
     };
     let what = shown(fs, "INITRD", i);
     match look(fs, &fs.resolve(i)) {
         Found::File(h) if !h.is_empty() => Finding::ok(Rule::Initrd, format!("{who} loads {what}")),
-        Found::File(_) => Finding::problem(Rule::Initrd, format!("{who} names {what}, which is empty")),
-        _ => Finding::problem(Rule::Initrd, format!("{who} names {what}, which does not exist: U-Boot skips the label"))
-            .with_fix("run nixos-install again; /boot/nixos is filled when the bootloader is installed"),
+        Found::File(_) => {
+            Finding::problem(Rule::Initrd, format!("{who} names {what}, which is empty"))
+        }
+        _ => Finding::problem(
+            Rule::Initrd,
+            format!("{who} names {what}, which does not exist: U-Boot skips the label"),
+        )
+        .with_fix(
+            "run nixos-install again; /boot/nixos is filled when the bootloader is installed",
+        ),
     }
 }

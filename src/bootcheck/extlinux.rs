@@ -204,18 +204,28 @@ LABEL nixos-41
             l.initrd.as_deref(),
             Some("../nixos/def-initrd-linux-6.6.60-initrd")
         );
-        assert!(l.append.as_deref().unwrap().contains("console=ttyS2,1500000"));
+        assert!(
+            l.append
+                .as_deref()
+                .unwrap()
+                .contains("console=ttyS2,1500000")
+        );
         assert_eq!(
             l.fdt.as_deref(),
             Some("../nixos/abc-linux-6.6.60-dtbs/rockchip/rk3399-kobol-helios64.dtb")
         );
         assert_eq!(cfg.labels[1].fdtdir.as_deref(), Some("../nixos/old-dtbs"));
-        assert_eq!(cfg.title.as_deref(), Some("------------------------------------------------------------"));
+        assert_eq!(
+            cfg.title.as_deref(),
+            Some("------------------------------------------------------------")
+        );
     }
 
     #[test]
     fn keywords_are_case_insensitive_and_aliases_count() {
-        let cfg = parse("default a\nlabel a\n kernel /Image#conf-1\n devicetree /x.dtb\n Append quiet initrd=/i.img root=x\n");
+        let cfg = parse(
+            "default a\nlabel a\n kernel /Image#conf-1\n devicetree /x.dtb\n Append quiet initrd=/i.img root=x\n",
+        );
         let l = &cfg.labels[0];
         assert_eq!(l.kernel.as_deref(), Some("/Image"));
         assert_eq!(l.fdt.as_deref(), Some("/x.dtb"));
@@ -226,7 +236,9 @@ LABEL nixos-41
 
     #[test]
     fn first_fdt_and_initrd_win_last_kernel_wins() {
-        let cfg = parse("LABEL a\nFDT /one.dtb\nFDT /two.dtb\nINITRD /i1\nINITRD /i2\nLINUX /k1\nLINUX /k2\n");
+        let cfg = parse(
+            "LABEL a\nFDT /one.dtb\nFDT /two.dtb\nINITRD /i1\nINITRD /i2\nLINUX /k1\nLINUX /k2\n",
+        );
         let l = &cfg.labels[0];
         assert_eq!(l.fdt.as_deref(), Some("/one.dtb"));
         assert_eq!(l.initrd.as_deref(), Some("/i1"));

@@ -21,9 +21,7 @@ pub const IDBLOADER_OFFSET: u64 = 64 * 512;
 /// Where SPL reads u-boot.itb: sector 16384.
 pub const ITB_OFFSET: u64 = 16384 * 512;
 /// The BootROM's RC4 key for header0 (U-Boot tools/rkcommon.c `rc4_key`).
-const RC4_KEY: [u8; 16] = [
-    124, 78, 3, 4, 85, 5, 9, 7, 45, 44, 123, 56, 23, 13, 23, 17,
-];
+const RC4_KEY: [u8; 16] = [124, 78, 3, 4, 85, 5, 9, 7, 45, 44, 123, 56, 23, 13, 23, 17];
 /// header0's magic, little endian once decrypted.
 const RK_MAGIC: u32 = 0x0FF0_AA55;
 /// The header of newer SoCs (RK3568/RK3588), unencrypted: "RKNS".
@@ -212,7 +210,10 @@ mod tests {
                 soc: Some("RK32".into())
             }
         );
-        assert_eq!(idbloader(&image(&REAL_HEAD, b"\0\0\0\0")), Idbloader::Found { soc: None });
+        assert_eq!(
+            idbloader(&image(&REAL_HEAD, b"\0\0\0\0")),
+            Idbloader::Found { soc: None }
+        );
         // "RK33" without the encrypted header0 is not a bootable idbloader.
         assert_eq!(idbloader(&image(b"RK33", b"RK33")), Idbloader::Missing);
         assert_eq!(idbloader(&[0u8; 4096]), Idbloader::Missing);

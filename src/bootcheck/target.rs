@@ -131,7 +131,11 @@ fn candidates(plan: &Plan) -> (Vec<(&DiskPlan, &PartGeometry)>, bool) {
     disks.extend(plan.disks.iter().filter(|d| !d.boot_medium));
     let flagged: Vec<_> = disks
         .iter()
-        .flat_map(|d| d.table.iter().flat_map(move |t| t.partitions.iter().map(move |p| (*d, p))))
+        .flat_map(|d| {
+            d.table
+                .iter()
+                .flat_map(move |t| t.partitions.iter().map(move |p| (*d, p)))
+        })
         .filter(|(_, p)| p.attributes & BOOTABLE != 0)
         .collect();
     if !flagged.is_empty() {
@@ -140,7 +144,11 @@ fn candidates(plan: &Plan) -> (Vec<(&DiskPlan, &PartGeometry)>, bool) {
     let first = disks
         .iter()
         .filter(|d| d.boot_medium)
-        .flat_map(|d| d.table.iter().flat_map(move |t| t.partitions.iter().map(move |p| (*d, p))))
+        .flat_map(|d| {
+            d.table
+                .iter()
+                .flat_map(move |t| t.partitions.iter().map(move |p| (*d, p)))
+        })
         .filter(|(_, p)| p.number == 1)
         .collect();
     (first, false)
