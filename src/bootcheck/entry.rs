@@ -297,3 +297,101 @@ pub fn initrd(fs: &BootFs, l: &Label) -> Finding {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootcheck::Verdict;
+    use std::path::Path;
+
+    fn label(append: Option<&str>) -> Label {
+        Label {
+            name: "nixos-default".into(),
+            append: append.map(String::from),
+            ..Label::default()
+        }
+    }
+
+    fn verdict(append: Option<&str>) -> Verdict {
+        console(&label(append)).verdict
+    }
+
+    #[test]
+    fn console_rule() {
+        assert_eq!(verdict(Some("init=/x console=ttyS2,1500000")), Verdict::Ok);
+        assert_eq!(verdict(Some("console=ttyS2,1500000n8")), Verdict::Ok);
+        assert_eq!(
+            verdict(Some("console=tty0 console=ttyS2,1500000")),
+            Verdict::Ok
+        );
+        assert_eq!(
+            verdict(Some("console=ttyS2,1500000 console=ttyS0")),
+            Verdict::Problem
+        );
+        assert_eq!(verdict(Some("console=ttyS2,115200n8")), Verdict::Warning);
+        assert_eq!(verdict(Some("console=ttyS2")), Verdict::Warning);
+        assert_eq!(
+            verdict(Some("console=ttyS2,1500000 console=tty0")),
+            Verdict::Warning
+        );
+        assert_eq!(verdict(Some("init=/x loglevel=4")), Verdict::Warning);
+        assert_eq!(verdict(None), Verdict::Warning);
+        let f = console(&label(Some("quiet")));
+        assert_eq!(f.fix.as_deref(), Some(CONSOLE_FIX));
+    }
+
+    fn fixture_fs(name: &str) -> BootFs {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bootcheck");
+        BootFs {
+            disk: "emmc".into(),
+            number: 1,
+            device: "/dev/mmcblk1p1".into(),
+            mountpoint: "/boot".into(),
+            dir: root.join(name).join("boot"),
+            conf: "/extlinux/extlinux.conf".into(),
+        }
+    }
+
+    #[test]
+    fn label_rules_on_missing_files() {
+        let fs = fixture_fs("good");
+        let l = Label {
+            kernel: Some("../nixos/nope-Image".into()),
+            initrd: Some("/nixos/nope-initrd".into()),
+            fdt: Some("/nixos/nope.dtb".into()),
+            ..label(None)
+        };
+        assert_eq!(kernel(&fs, &l).verdict, Verdict::Problem);
+        assert_eq!(initrd(&fs, &l).verdict, Verdict::Problem);
+        assert_eq!(dtb(&fs, &l).verdict, Verdict::Problem);
+        let bare = label(None);
+        assert_eq!(kernel(&fs, &bare).verdict, Verdict::Problem);
+        assert_eq!(initrd(&fs, &bare).verdict, Verdict::Problem);
+        // No device tree named: U-Boot's own, or none.
+        assert_eq!(dtb(&fs, &bare).verdict, Verdict::Warning);
+    }
+
+    #[test]
+    fn a_kernel_that_is_not_an_image_is_a_warning() {
+        let fs = fixture_fs("good");
+        // The initrd is a file, but not an arm64 Image.
+        let l = Label {
+            kernel: Some(
+                "../nixos/r7q2vb1hk0n4x3yc5d6p9wz8m1l2s3t4-initrd-linux-6.6.63-initrd".into(),
+            ),
+            ..label(None)
+        };
+        assert_eq!(kernel(&fs, &l).verdict, Verdict::Warning);
+        // An FDT that is no device tree blob is a problem.
+        let l = Label {
+            fdt: Some("../nixos/0fzm7xp6y3v6s0d0q8jn9yk4yw2wvl2h-linux-6.6.63-Image".into()),
+            ..label(None)
+        };
+        assert_eq!(dtb(&fs, &l).verdict, Verdict::Problem);
+        let l = Label {
+            fdtdir: Some("../nixos/missing-dtbs".into()),
+            ..label(None)
+        };
+        assert_eq!(dtb(&fs, &l).verdict, Verdict::Problem);
+    }
+}
