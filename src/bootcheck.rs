@@ -189,6 +189,25 @@ pub fn check(root: &Path, plan: &Plan, medium: &mut dyn ReadAt) -> Vec<Finding> 
     out
 }
 
+/// [`check`] for the command line: plan `loaded` with its filesystems
+/// mounted under `root` (sizes do not matter here, so none are probed) and
+/// read the boot medium's device itself, read-only.
+pub fn installed(loaded: &crate::layout::Loaded, root: &Path) -> anyhow::Result<Vec<Finding>> {
+    use anyhow::Context;
+    let opts = crate::plan::Options {
+        mount_root: root.display().to_string(),
+        ignore_expect: true,
+        ..Default::default()
+    };
+    let plan = crate::plan::build(loaded, &opts).map_err(|r| anyhow::anyhow!("{r}"))?;
+    let Some(disk) = plan.disks.iter().find(|d| d.boot_medium) else {
+        return Ok(check(root, &plan, &mut io::empty()));
+    };
+    let mut dev = std::fs::File::open(&disk.device)
+        .with_context(|| format!("opening the boot medium {}", disk.device))?;
+    Ok(check(root, &plan, &mut dev))
+}
+
 /// True when some finding says the box will not boot.
 pub fn has_problems(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.verdict == Verdict::Problem)
