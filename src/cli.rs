@@ -242,6 +242,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// After nixos-install: check that a Helios64 boots what is under ROOT
+    /// (extlinux.conf, device tree, console, kernel, initrd, firmware).
+    BootCheck {
+        /// The layout file the disks were set up with.
+        layout: PathBuf,
+        #[command(flatten)]
+        disks: DiskArgs,
+        /// Where the installed system's filesystems are mounted.
+        #[arg(long, default_value = "/mnt")]
+        root: PathBuf,
+    },
 }
 
 /// How apply reports progress.
@@ -720,6 +731,18 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 None => print!("{text}"),
             }
             Ok(EXIT_OK)
+        }
+        Command::BootCheck {
+            layout: path,
+            disks,
+            root,
+        } => {
+            let found = crate::bootcheck::installed(&load(&path, &disk_map(&disks)?)?, &root)?;
+            for f in &found {
+                println!("{f}");
+            }
+            let bad = crate::bootcheck::has_problems(&found);
+            Ok(if bad { EXIT_FAILURE } else { EXIT_OK })
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `layout` (spec) and `probe` (observed state) feed `plan` (desired × observed
 //! → ordered actions), all pure code; only `exec` runs things.
 
+pub mod bootcheck;
 pub mod cli;
 pub mod exec;
 pub mod flow;

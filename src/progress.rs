@@ -168,10 +168,11 @@ impl Reporter for Bars {
             }
             Event::Stopped { message, .. } => self.line(&format!("stopped: {}", shown(message))),
             Event::Log { line } => self.line(&format!("  {}", shown(line))),
-            Event::Check { ok, message, .. } => {
-                let mark = if *ok { "ok" } else { "warning" };
-                self.line(&format!("{mark}: {}", shown(message)))
-            }
+            Event::Check {
+                rule,
+                verdict,
+                message,
+            } => self.line(&format!("{verdict:7} {rule}: {}", shown(message))),
             // Shown by the caller in its own form (the diff), or protocol data.
             Event::Start { .. }
             | Event::Planned { .. }

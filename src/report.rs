@@ -78,10 +78,10 @@ pub enum Event {
     NoChanges,
     /// A line of a long-running tool's output (`nix`, `nixos-install`).
     Log { line: String },
-    /// One rule of a check (the boot check): whether it holds, and why.
+    /// One rule of a check (the boot check): `ok`, `warning` or `problem`, and why.
     Check {
         rule: String,
-        ok: bool,
+        verdict: String,
         message: String,
     },
     /// The target's probe: what is on its disks (the laptop diffs it).

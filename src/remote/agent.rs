@@ -207,13 +207,30 @@ fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Says, rule by rule, whether the installed system will boot.
+/// Says, rule by rule, whether the installed system will boot from the plan's
+/// boot medium (read here, never written).
 fn boot_check(plan: &crate::plan::Plan, wire: &Wire) -> Result<(), Stop> {
-    for f in crate::bootcheck::check_installed(plan) {
+    use crate::bootcheck::{self, Verdict};
+    let root = Path::new(&plan.mount_root);
+    let medium = plan.disks.iter().find(|d| d.boot_medium);
+    let findings = match medium.map(|d| std::fs::File::open(&d.device)) {
+        Some(Ok(mut dev)) => bootcheck::check(root, plan, &mut dev),
+        _ => bootcheck::check(root, plan, &mut std::io::empty()),
+    };
+    for f in findings {
+        let verdict = match f.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Warning => "warning",
+            Verdict::Problem => "problem",
+        };
+        let mut message = f.message.clone();
+        if let Some(fix) = &f.fix {
+            message += &format!(" (fix: {fix})");
+        }
         wire.event(&Event::Check {
-            rule: f.rule().to_string(),
-            ok: f.is_ok(),
-            message: f.to_string(),
+            rule: f.rule.name().to_string(),
+            verdict: verdict.to_string(),
+            message,
         });
     }
     Ok(())

@@ -370,10 +370,12 @@ fn boot_check(
     let events = converse(conn, &request, false, reporter, interrupt)?;
     let ok = events
         .iter()
-        .all(|e| !matches!(e, Event::Check { ok: false, .. }));
+        .all(|e| !matches!(e, Event::Check { verdict, .. } if verdict == "problem"));
     if !ok {
         reporter.event(&Event::Note {
-            message: "warning: the box may not boot from what was installed (see above)".into(),
+            message: "warning: the box will not boot from what was installed (see above); \
+                      not rebooting"
+                .into(),
         });
     }
     Ok(ok)
