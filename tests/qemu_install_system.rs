@@ -132,6 +132,14 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
             .any(|e| e["event"] == "phase_done" && e["phase"] == p);
         assert!(done, "phase {p} did not finish: {out}{err}");
     }
+    // The boot check read what the stand-in wrote: it boots, but U-Boot is not on the
+    // eMMC (no --firmware), which is said.
+    let checks: Vec<_> = evs.iter().filter(|e| e["event"] == "check").collect();
+    assert!(checks.iter().all(|c| c["verdict"] != "problem"), "{checks:#?}");
+    let firmware = checks
+        .iter()
+        .any(|c| c["rule"] == "firmware" && c["verdict"] == "warning");
+    assert!(firmware, "{checks:#?}");
     // How nixos-install was called, and with what around it.
     let log = g.ssh_ok("cat /run/nixos-install-standin.log");
     assert!(
