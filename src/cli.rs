@@ -205,6 +205,11 @@ pub enum Command {
     /// The target's side of `install`: one request on stdin, events on stdout.
     #[command(hide = true)]
     Serve,
+    /// A new machine's host key, and proof it decrypts the agenix secrets meant for it.
+    Keys {
+        #[command(subcommand)]
+        command: crate::keys::command::KeysCommand,
+    },
 }
 
 /// How apply reports progress.
@@ -590,6 +595,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             );
             Ok(EXIT_OK)
         }
+        Command::Keys { command } => Ok(crate::keys::command::run(command)?),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod exec;
 pub mod flow;
+pub mod keys;
 pub mod layout;
 pub mod plan;
 pub mod probe;
