@@ -253,6 +253,11 @@ pub enum Command {
         #[arg(long, default_value = "/mnt")]
         root: PathBuf,
     },
+    /// A new machine's host key, and proof it decrypts the agenix secrets meant for it.
+    Keys {
+        #[command(subcommand)]
+        command: crate::keys::command::KeysCommand,
+    },
 }
 
 /// How apply reports progress.
@@ -744,6 +749,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let bad = crate::bootcheck::has_problems(&found);
             Ok(if bad { EXIT_FAILURE } else { EXIT_OK })
         }
+        Command::Keys { command } => Ok(crate::keys::command::run(command)?),
     }
 }
 

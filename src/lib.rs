@@ -8,6 +8,7 @@ pub mod bootcheck;
 pub mod cli;
 pub mod exec;
 pub mod flow;
+pub mod keys;
 pub mod layout;
 pub mod nixos;
 pub mod plan;

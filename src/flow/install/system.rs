@@ -48,17 +48,20 @@ pub(super) fn check_system(s: &System) -> Result<(), Stop> {
     let (Some((identity, _)), Some(secrets)) = (&s.identity, &s.secrets) else {
         return Ok(());
     };
-    let verdicts = crate::keys::check(identity, secrets).map_err(|e| Stop::Failed(e.into()))?;
-    let bad: Vec<String> = verdicts
-        .iter()
-        .filter(|v| !v.is_ok())
-        .map(|v| v.to_string())
-        .collect();
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(Stop::Keys(bad))
+    let checked = crate::keys::check(identity, secrets).map_err(|e| Stop::Failed(e.into()))?;
+    if checked.passed() {
+        return Ok(());
     }
+    let mut bad: Vec<String> = checked.failures().map(|v| v.to_string()).collect();
+    if checked.decrypts_nothing() {
+        bad.push(format!(
+            "{} decrypts none of the files in {}: was its recipient added to secrets.nix and \
+             the files rekeyed (agenix -r)?",
+            identity.display(),
+            secrets.display()
+        ));
+    }
+    Err(Stop::Keys(bad))
 }
 
 /// The phases after the disks, up to `i.until`.
