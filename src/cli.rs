@@ -604,10 +604,15 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let system = flake
                 .as_deref()
                 .map(|f| {
-                    let (path, host) = f.rsplit_once('#').filter(|(p, h)| !p.is_empty() && !h.is_empty()).ok_or_else(|| {
-                        Failure::Usage(format!("--flake {f}: expected PATH#HOST"))
-                    })?;
-                    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                    let (path, host) = f
+                        .rsplit_once('#')
+                        .filter(|(p, h)| !p.is_empty() && !h.is_empty())
+                        .ok_or_else(|| {
+                            Failure::Usage(format!("--flake {f}: expected PATH#HOST"))
+                        })?;
+                    let home = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
                     Ok::<_, Failure>(flow::install::System {
                         flake: PathBuf::from(path),
                         host: host.to_string(),

@@ -42,12 +42,30 @@ fn flake(git: &GitServer) -> PathBuf {
     std::fs::write(dir.join("flake.nix"), nix.replace("URL", &git.url())).unwrap();
     std::fs::write(dir.join("untracked-junk.txt"), "not for the NAS").unwrap();
     let git_cmd = |args: &[&str]| {
-        let out = Command::new("git").arg("-C").arg(&dir).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git_cmd(&["init", "-q", "-b", "main"]);
     git_cmd(&["add", "flake.nix"]);
-    git_cmd(&["-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-q", "-m", "f"]);
+    git_cmd(&[
+        "-c",
+        "user.name=ci",
+        "-c",
+        "user.email=ci@localhost",
+        "commit",
+        "-q",
+        "-m",
+        "f",
+    ]);
     dir
 }
 
@@ -135,7 +153,10 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
     // The boot check read what the stand-in wrote: it boots, but U-Boot is not on the
     // eMMC (no --firmware), which is said.
     let checks: Vec<_> = evs.iter().filter(|e| e["event"] == "check").collect();
-    assert!(checks.iter().all(|c| c["verdict"] != "problem"), "{checks:#?}");
+    assert!(
+        checks.iter().all(|c| c["verdict"] != "problem"),
+        "{checks:#?}"
+    );
     let firmware = checks
         .iter()
         .any(|c| c["rule"] == "firmware" && c["verdict"] == "warning");
@@ -143,14 +164,28 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
     // How nixos-install was called, and with what around it.
     let log = g.ssh_ok("cat /run/nixos-install-standin.log");
     assert!(
-        log.contains("argv: --root /mnt --flake /mnt/etc/nixos#helios64 --no-root-passwd --no-channel-copy\n"),
+        log.contains(
+            "argv: --root /mnt --flake /mnt/etc/nixos#helios64 --no-root-passwd --no-channel-copy\n"
+        ),
         "{log}"
     );
-    assert!(!log.contains("SSH_AUTH_SOCK=\n"), "the agent is forwarded to it: {log}");
-    assert!(log.contains(&git.known_hosts_line), "the git host's key is there: {log}");
-    assert!(log.contains("UserKnownHostsFile=/run/nasstrap/git_known_hosts"), "{log}");
+    assert!(
+        !log.contains("SSH_AUTH_SOCK=\n"),
+        "the agent is forwarded to it: {log}"
+    );
+    assert!(
+        log.contains(&git.known_hosts_line),
+        "the git host's key is there: {log}"
+    );
+    assert!(
+        log.contains("UserKnownHostsFile=/run/nasstrap/git_known_hosts"),
+        "{log}"
+    );
     // It read the private input and the disks module.
-    assert_eq!(g.ssh_ok("cat /run/nixos-install-standin.secret"), git.secret);
+    assert_eq!(
+        g.ssh_ok("cat /run/nixos-install-standin.secret"),
+        git.secret
+    );
     let module = g.ssh_ok("cat /run/nixos-install-standin.disks");
     assert!(module.contains("fileSystems"), "{module}");
     // Finish: nothing mounted, arrays stopped, the git host's key gone again.
@@ -163,15 +198,31 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
          umount /tmp/r",
     );
     assert!(root.contains("-helios64-toplevel"), "{root}");
-    assert!(root.contains("nasstrap-disks.nix") && root.contains("flake.nix"), "{root}");
+    assert!(
+        root.contains("nasstrap-disks.nix") && root.contains("flake.nix"),
+        "{root}"
+    );
     assert!(!root.contains("untracked-junk.txt"), "{root}");
 
     // The deploy key never reached the target: not in the rescue system's files...
     let files = rescue_files(&g);
-    assert!(contains(&files, git.secret.as_bytes()), "positive control: the fetched input is seen");
-    assert!(!contains(&files, &git.seed), "the private key's seed is on the rescue system");
-    let body: Vec<&str> = git.key_text.lines().filter(|l| !l.starts_with("-----")).collect();
-    assert!(!contains(&files, body[1].as_bytes()), "the key file's text is on the rescue system");
+    assert!(
+        contains(&files, git.secret.as_bytes()),
+        "positive control: the fetched input is seen"
+    );
+    assert!(
+        !contains(&files, &git.seed),
+        "the private key's seed is on the rescue system"
+    );
+    let body: Vec<&str> = git
+        .key_text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(
+        !contains(&files, body[1].as_bytes()),
+        "the key file's text is on the rescue system"
+    );
 
     // A second run has nothing to make up to the install (it only brings the disks up).
     let (code, out, err) = install(&g, &git, &flake);

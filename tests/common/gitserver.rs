@@ -26,13 +26,20 @@ pub struct GitServer {
 
 fn run(c: &mut Command) {
     let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl GitServer {
     /// Makes the keys, the agent, the repository and the sshd config.
     pub fn start() -> GitServer {
-        let dir = tempfile::Builder::new().prefix("nasstrap-git-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("nasstrap-git-")
+            .tempdir()
+            .unwrap();
         let d = dir.path().to_path_buf();
         std::fs::create_dir_all("/run/sshd").unwrap();
         for (name, comment) in [("host_key", "git-host"), ("deploy_key", "deploy")] {
@@ -81,15 +88,32 @@ impl GitServer {
         std::fs::write(d.join("sshd_config"), config).unwrap();
         let repo = d.join("private.git");
         let work = d.join("work");
-        run(Command::new("git").args(["init", "-q", "--bare"]).arg(&repo));
-        run(Command::new("git").args(["init", "-q", "-b", "main"]).arg(&work));
+        run(Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(&repo));
+        run(Command::new("git")
+            .args(["init", "-q", "-b", "main"])
+            .arg(&work));
         let secret = format!("secret-installer-config {}", std::process::id());
         std::fs::write(work.join("secret.txt"), &secret).unwrap();
         run(Command::new("git").arg("-C").arg(&work).args(["add", "."]));
         run(Command::new("git").arg("-C").arg(&work).args([
-            "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-q", "-m", "init",
+            "-c",
+            "user.name=ci",
+            "-c",
+            "user.email=ci@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "init",
         ]));
-        run(Command::new("git").arg("-C").arg(&work).arg("push").arg("-q").arg(&repo).arg("main"));
+        run(Command::new("git")
+            .arg("-C")
+            .arg(&work)
+            .arg("push")
+            .arg("-q")
+            .arg(&repo)
+            .arg("main"));
         let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
         let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
         GitServer {
@@ -123,13 +147,13 @@ impl Drop for GitServer {
 /// The 32-byte seed of an OpenSSH ed25519 private key file: in the private
 /// section, a 64-byte string (seed, then public key) after the public key.
 fn ed25519_seed(text: &str) -> Vec<u8> {
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     let raw = base64_decode(&body);
     // The public key: the first 32-byte string (length 0x20) in the file.
-    let at = raw.windows(4).position(|w| w == [0, 0, 0, 0x20]).expect("a public key");
+    let at = raw
+        .windows(4)
+        .position(|w| w == [0, 0, 0, 0x20])
+        .expect("a public key");
     let public = &raw[at + 4..at + 36];
     let sec = raw
         .windows(4)

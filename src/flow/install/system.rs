@@ -73,13 +73,17 @@ pub(super) fn install(
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
 ) -> Result<(), Stop> {
-    phase(reporter, Phase::Stage, || stage(i, s, conn, reporter, interrupt))?;
+    phase(reporter, Phase::Stage, || {
+        stage(i, s, conn, reporter, interrupt)
+    })?;
     if i.until < Phase::Fetch {
         return Ok(());
     }
     let mut ok = true;
     let result = (|| {
-        phase(reporter, Phase::Fetch, || fetch(i, s, conn, reporter, interrupt))?;
+        phase(reporter, Phase::Fetch, || {
+            fetch(i, s, conn, reporter, interrupt)
+        })?;
         if i.until >= Phase::Install {
             phase(reporter, Phase::Install, || {
                 nixos_install(i, s, conn, reporter, interrupt)
@@ -118,8 +122,8 @@ fn stage(
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
 ) -> Result<(), Stop> {
-    let loaded = crate::layout::load_file(&i.target.layout, &i.target.disks)
-        .map_err(Stop::Layout)?;
+    let loaded =
+        crate::layout::load_file(&i.target.layout, &i.target.disks).map_err(Stop::Layout)?;
     // The real identifiers, as the disks hold them now.
     let (observed, _) = probe_target(i, conn, &loaded, reporter, interrupt)?;
     let opts = super::options(&i.target);
@@ -204,7 +208,9 @@ fn upload(conn: &Connection, path: &str, bytes: &[u8], mode: &str) -> Result<(),
         d = quote(&dir),
         p = quote(path),
     );
-    let out = conn.run(&cmd, bytes).with_context(|| format!("writing {path}"))?;
+    let out = conn
+        .run(&cmd, bytes)
+        .with_context(|| format!("writing {path}"))?;
     if !out.status.success() {
         return Err(Stop::Failed(anyhow!(
             "writing {path} on the target failed: {}",
@@ -294,7 +300,12 @@ fn fetch(
         }
         lines.extend(found);
     }
-    upload(conn, GIT_KNOWN_HOSTS, (lines.join("\n") + "\n").as_bytes(), "600")?;
+    upload(
+        conn,
+        GIT_KNOWN_HOSTS,
+        (lines.join("\n") + "\n").as_bytes(),
+        "600",
+    )?;
     let cmd = format!(
         "{} nix --extra-experimental-features 'nix-command flakes' flake archive {}",
         git_env(),
