@@ -69,6 +69,34 @@ fn flake(git: &GitServer) -> PathBuf {
     dir
 }
 
+/// The machine's identity (`keys create`) and a secrets dir it decrypts.
+fn identity(git: &GitServer) -> (PathBuf, PathBuf) {
+    use std::io::Write;
+    use std::str::FromStr;
+    let key = git.path().join("helios64_host_key");
+    let made = Command::new(NASSTRAP)
+        .args(["keys", "create", "--out"])
+        .arg(&key)
+        .output();
+    let made = made.unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let recipient = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let to = age::ssh::Recipient::from_str(&recipient).unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&to as &dyn age::Recipient));
+    let mut bytes = Vec::new();
+    let mut w = enc.unwrap().wrap_output(&mut bytes).unwrap();
+    w.write_all(b"wifi psk").unwrap();
+    w.finish().unwrap();
+    let secrets = git.path().join("agenix");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("wifi.age"), bytes).unwrap();
+    (key, secrets)
+}
+
 fn install(g: &Guest, git: &GitServer, flake: &Path) -> (i32, String, String) {
     let empty = g.work_dir().join("empty_ssh_config");
     std::fs::write(&empty, "").unwrap();
@@ -95,6 +123,13 @@ fn install(g: &Guest, git: &GitServer, flake: &Path) -> (i32, String, String) {
         .arg(format!("{}#helios64", flake.display()))
         .arg("--git-known-hosts")
         .arg(&known)
+        .arg("--identity")
+        .arg(format!(
+            "{}:/etc/ssh/ssh_host_ed25519_key",
+            git.path().join("helios64_host_key").display()
+        ))
+        .arg("--secrets")
+        .arg(git.path().join("agenix"))
         .args(["--events", "json"])
         .env("SSH_AUTH_SOCK", &git.agent_sock)
         .env("NASSTRAP_NO_PROGRESS", "1")
@@ -133,6 +168,7 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
     }
     let git = GitServer::start();
     let flake = flake(&git);
+    let (key, _) = identity(&git);
     let standin = qemu::repo_root().join("tests/fixtures/install/nixos-install-standin.sh");
     let g = Guest::boot(BootOpts {
         git_server: Some(git.path().to_path_buf()),
@@ -194,8 +230,17 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
     // The new root holds the system, the flake (tracked files only) and the module.
     let root = g.ssh_ok(
         "mkdir -p /tmp/r && mount -o ro /dev/mmcblk0p2 /tmp/r && \
-         ls /tmp/r/nix/store /tmp/r/etc/nixos; cat /tmp/r/boot/extlinux/extlinux.conf 2>/dev/null; \
-         umount /tmp/r",
+         ls /tmp/r/nix/store /tmp/r/etc/nixos; \
+         stat -c 'identity %a' /tmp/r/etc/ssh/ssh_host_ed25519_key; \
+         sha256sum /tmp/r/etc/ssh/ssh_host_ed25519_key; umount /tmp/r",
+    );
+    // The identity, asked for, is the one secret placed on the new root (0600).
+    assert!(root.contains("identity 600"), "{root}");
+    let local = Command::new("sha256sum").arg(&key).output().unwrap();
+    let local = String::from_utf8_lossy(&local.stdout);
+    assert!(
+        root.contains(local.split_whitespace().next().unwrap()),
+        "{root}"
     );
     assert!(root.contains("-helios64-toplevel"), "{root}");
     assert!(

@@ -119,13 +119,15 @@ pub fn install(
     // The from-scratch plan: every program an install may run, for preflight.
     let scratch = plan::build(&loaded, &opts).map_err(Stop::Layout)?;
 
+    // Local checks first: a flake that cannot find its disks, or an identity that
+    // cannot decrypt the host's secrets, stops before anything is opened.
+    if let Some(s) = &i.system {
+        system::check_system(s)?;
+    }
     let conn = phase(reporter, Phase::Connect, || {
         Connection::connect(&i.ssh).map_err(Stop::Connect)
     })?;
     phase(reporter, Phase::Preflight, || {
-        if let Some(s) = &i.system {
-            system::check_system(s)?;
-        }
         preflight(&conn, &scratch, i.target_binary.as_deref(), reporter)
     })?;
     if i.until < Phase::Disks {
