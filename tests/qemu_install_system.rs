@@ -98,6 +98,15 @@ fn identity(git: &GitServer) -> (PathBuf, PathBuf) {
 }
 
 fn install(g: &Guest, git: &GitServer, flake: &Path) -> (i32, String, String) {
+    install_with_agent(g, git, flake, Some(&git.agent_sock))
+}
+
+fn install_with_agent(
+    g: &Guest,
+    git: &GitServer,
+    flake: &Path,
+    agent: Option<&Path>,
+) -> (i32, String, String) {
     let empty = g.work_dir().join("empty_ssh_config");
     std::fs::write(&empty, "").unwrap();
     let known = git.path().join("laptop_known_hosts");
@@ -131,8 +140,9 @@ fn install(g: &Guest, git: &GitServer, flake: &Path) -> (i32, String, String) {
         .arg("--secrets")
         .arg(git.path().join("agenix"))
         .args(["--events", "json"])
-        .env("SSH_AUTH_SOCK", &git.agent_sock)
         .env("NASSTRAP_NO_PROGRESS", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .envs(agent.map(|a| ("SSH_AUTH_SOCK", a)))
         .stdin(Stdio::null())
         .output()
         .expect("nasstrap install");
@@ -176,6 +186,28 @@ fn qemu_install_flake_with_a_private_input_through_the_agent_and_a_nixos_install
         ..BootOpts::default()
     })
     .expect("boot");
+
+    // Without the agent the private input cannot be fetched: git's own words come
+    // back, and finish still runs (nothing mounted, the git host's key gone).
+    let (code, out, err) = install_with_agent(&g, &git, &flake, None);
+    assert_eq!(code, 1, "{out}{err}");
+    let evs = events(&out);
+    let stopped = evs
+        .iter()
+        .find(|e| e["event"] == "stopped")
+        .expect("stopped");
+    let msg = stopped["message"].as_str().unwrap();
+    assert!(msg.contains("fetching the flake's inputs"), "{msg}");
+    assert!(msg.contains("10.0.2.100"), "names the git host: {msg}");
+    assert!(
+        msg.contains("Permission denied"),
+        "ssh's own message: {msg}"
+    );
+    let finished = evs
+        .iter()
+        .any(|e| e["event"] == "phase_done" && e["phase"] == "finish");
+    assert!(finished, "{out}");
+    g.ssh_ok("test ! -e /run/nasstrap/git_known_hosts && ! mountpoint -q /mnt");
 
     let (code, out, err) = install(&g, &git, &flake);
     assert_eq!(code, 0, "{out}{err}");
