@@ -12,8 +12,6 @@ use common::qemu::{self, BootOpts, Guest};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
-
 /// A fresh `ssh` to the guest: its own connection, as a script would open.
 fn plain_ssh(g: &Guest) -> Command {
     let mut c = Command::new("ssh");
@@ -70,52 +68,16 @@ fn main() {
         ..BootOpts::default()
     })
     .expect("boot");
-    let empty = g.work_dir().join("empty_ssh_config");
-    std::fs::write(&empty, "").expect("ssh config");
     let t = Instant::now();
-    let out = Command::new(NASSTRAP)
-        .arg("install")
-        .arg(&layout)
-        .arg("--target")
-        .arg(format!("root@127.0.0.1:{}", g.port()))
-        .arg("--known-hosts")
-        .arg(g.known_hosts())
-        .arg("--ssh-config")
-        .arg(&empty)
-        .arg("-i")
-        .arg(g.login_key())
-        .arg("--target-binary")
-        .arg(&prepared.nasstrap)
-        .arg("--disk-map")
-        .arg(qemu::guest_map())
-        .args(["--ignore-expect", "--phases", "connect,preflight,disks"])
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .stdin(Stdio::null())
+    let out = g
+        .install(&layout)
+        .args(["--phases", "connect,preflight,disks"])
         .output()
         .expect("nasstrap install");
     check("install", out);
     let ours = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let out = Command::new(NASSTRAP)
-        .arg("install")
-        .arg(&layout)
-        .arg("--target")
-        .arg(format!("root@127.0.0.1:{}", g.port()))
-        .arg("--known-hosts")
-        .arg(g.known_hosts())
-        .arg("--ssh-config")
-        .arg(&empty)
-        .arg("-i")
-        .arg(g.login_key())
-        .arg("--target-binary")
-        .arg(&prepared.nasstrap)
-        .arg("--disk-map")
-        .arg(qemu::guest_map())
-        .arg("--ignore-expect")
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("nasstrap install");
+    let out = g.install(&layout).output().expect("nasstrap install");
     check("install again", out);
     let rerun = t.elapsed().as_secs_f64();
     g.poweroff().expect("poweroff");

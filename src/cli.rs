@@ -200,6 +200,12 @@ pub enum Command {
         /// Reboot the target when every phase succeeded.
         #[arg(long, requires = "flake")]
         reboot: bool,
+        /// Where on the new root the flake is staged.
+        #[arg(long, value_name = "DIR", default_value = "/etc/nixos")]
+        stage_dir: String,
+        /// Also stage the flake's `.git` (by default only its tracked files).
+        #[arg(long, requires = "flake")]
+        stage_git: bool,
         /// The nasstrap to run on the target (default: this binary if the target has
         /// this machine's architecture, else ~/.cache/nasstrap/VERSION/nasstrap-ARCH-linux).
         #[arg(long, value_name = "PATH")]
@@ -593,6 +599,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             secrets,
             git_known_hosts,
             reboot,
+            stage_dir,
+            stage_git,
             target_binary,
             phases,
             link_wait,
@@ -623,6 +631,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                             .clone()
                             .unwrap_or_else(|| home.join(".ssh/known_hosts")),
                         reboot,
+                        stage_dir: stage_dir.clone(),
+                        with_git: stage_git,
                     })
                 })
                 .transpose()?;

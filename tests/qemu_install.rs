@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
-
 /// `nasstrap install LAYOUT …` against `g`, with events as JSON lines.
 fn install(g: &Guest, layout: &str, extra: &[&str]) -> Command {
     install_checked_by(g, layout, &g.known_hosts(), extra)
@@ -22,29 +20,9 @@ fn install(g: &Guest, layout: &str, extra: &[&str]) -> Command {
 
 /// [`install`], checking the host key against `known_hosts`.
 fn install_checked_by(g: &Guest, layout: &str, known_hosts: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(NASSTRAP);
-    let empty = g.work_dir().join("empty_ssh_config");
-    std::fs::write(&empty, "").expect("write empty ssh config");
-    let prepared = qemu::prepare().expect("prepared");
-    c.arg("install")
-        .arg(qemu::repo_root().join("layouts").join(layout))
-        .arg("--target")
-        .arg(format!("root@127.0.0.1:{}", g.port()))
-        .arg("--known-hosts")
-        .arg(known_hosts)
-        .arg("--ssh-config")
-        .arg(&empty)
-        .arg("-i")
-        .arg(g.login_key())
-        .arg("--target-binary")
-        .arg(&prepared.nasstrap)
-        .arg("--disk-map")
-        .arg(qemu::guest_map())
-        .args(["--ignore-expect", "--events", "json"])
-        .args(extra)
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null());
+    let layout = qemu::repo_root().join("layouts").join(layout);
+    let mut c = g.install_checked_by(&layout, known_hosts);
+    c.args(["--events", "json"]).args(extra);
     c
 }
 

@@ -12,7 +12,7 @@ mod common;
 use common::gitserver::{self, GitServer};
 use common::qemu::{self, BootOpts, Guest};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const NASSTRAP: &str = env!("CARGO_BIN_EXE_nasstrap");
 
@@ -107,43 +107,22 @@ fn install_with_agent(
     flake: &Path,
     agent: Option<&Path>,
 ) -> (i32, String, String) {
-    let empty = g.work_dir().join("empty_ssh_config");
-    std::fs::write(&empty, "").unwrap();
     let known = git.path().join("laptop_known_hosts");
     std::fs::write(&known, format!("{}\n", git.known_hosts_line)).unwrap();
-    let prepared = qemu::prepare().expect("prepared");
-    let out = Command::new(NASSTRAP)
-        .arg("install")
-        .arg(qemu::repo_root().join("layouts/helios64.yaml"))
-        .arg("--target")
-        .arg(format!("root@127.0.0.1:{}", g.port()))
-        .arg("--known-hosts")
-        .arg(g.known_hosts())
-        .arg("--ssh-config")
-        .arg(&empty)
-        .arg("-i")
-        .arg(g.login_key())
-        .arg("--target-binary")
-        .arg(&prepared.nasstrap)
-        .arg("--disk-map")
-        .arg(qemu::guest_map())
-        .arg("--ignore-expect")
+    let identity = format!(
+        "{}:/etc/ssh/ssh_host_ed25519_key",
+        git.path().join("helios64_host_key").display()
+    );
+    let out = g
+        .install(&qemu::repo_root().join("layouts/helios64.yaml"))
         .arg("--flake")
         .arg(format!("{}#helios64", flake.display()))
         .arg("--git-known-hosts")
         .arg(&known)
-        .arg("--identity")
-        .arg(format!(
-            "{}:/etc/ssh/ssh_host_ed25519_key",
-            git.path().join("helios64_host_key").display()
-        ))
-        .arg("--secrets")
+        .args(["--identity", &identity, "--secrets"])
         .arg(git.path().join("agenix"))
         .args(["--events", "json"])
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .env_remove("SSH_AUTH_SOCK")
         .envs(agent.map(|a| ("SSH_AUTH_SOCK", a)))
-        .stdin(Stdio::null())
         .output()
         .expect("nasstrap install");
     (

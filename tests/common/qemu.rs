@@ -398,6 +398,42 @@ impl Guest {
     pub fn port(&self) -> u16 {
         self.port
     }
+    /// `nasstrap install LAYOUT` run from this machine (the laptop) to the guest: the
+    /// host key checked against `known_hosts`, this boot's login key, an empty ssh
+    /// config (the host's own must not matter), the cross-built binary for `install` to
+    /// upload, the guest's disk map, `--ignore-expect`, no progress bars, no agent, no
+    /// stdin. Callers add their own arguments (and an agent) to it.
+    pub fn install_checked_by(&self, layout: &Path, known_hosts: &Path) -> Command {
+        let empty = self.work_dir().join("empty_ssh_config");
+        fs::write(&empty, "").expect("write an empty ssh config");
+        let prepared = prepare().expect("prepared");
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nasstrap"));
+        c.arg("install")
+            .arg(layout)
+            .arg("--target")
+            .arg(format!("root@127.0.0.1:{}", self.port))
+            .arg("--known-hosts")
+            .arg(known_hosts)
+            .arg("--ssh-config")
+            .arg(&empty)
+            .arg("-i")
+            .arg(self.login_key())
+            .arg("--target-binary")
+            .arg(&prepared.nasstrap)
+            .arg("--disk-map")
+            .arg(guest_map())
+            .arg("--ignore-expect")
+            .env("NASSTRAP_NO_PROGRESS", "1")
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// [`Guest::install_checked_by`] this boot's own known_hosts.
+    pub fn install(&self, layout: &Path) -> Command {
+        self.install_checked_by(layout, &self.known_hosts())
+    }
+
     /// This boot's login private key (for ssh clients other than [`Guest::ssh_command`]).
     pub fn login_key(&self) -> PathBuf {
         self.work_dir().join("boot/login_key")

@@ -34,11 +34,19 @@ pub struct System {
     pub git_known_hosts: PathBuf,
     /// Reboot when every phase succeeded.
     pub reboot: bool,
+    /// Where on the new root the flake goes (`/etc/nixos`).
+    pub stage_dir: String,
+    /// Also stage the flake's `.git`.
+    pub with_git: bool,
 }
 
 /// Where the flake is staged on the target.
-fn dest(i: &Install) -> String {
-    format!("{}/etc/nixos", i.target.mount_root.trim_end_matches('/'))
+fn dest(i: &Install, s: &System) -> String {
+    format!(
+        "{}/{}",
+        i.target.mount_root.trim_end_matches('/'),
+        s.stage_dir.trim_start_matches('/')
+    )
 }
 
 /// Before any disk is touched: the flake's host imports the disks module, and
@@ -135,10 +143,10 @@ fn stage(
     let module = crate::nixos::disks_module(&plan, &observed, &loaded.layout, &command)
         .map_err(|e| Stop::Failed(anyhow!("the disks module: {e}")))?;
     let module_at = module_path(s)?;
-    let dest = dest(i);
+    let dest = dest(i, s);
     let req = crate::remote::stage::Request {
         flake: &s.flake,
-        with_git: false,
+        with_git: s.with_git,
         dest: &dest,
         extra: s.extra_files.as_deref(),
         root: &i.target.mount_root,
@@ -154,6 +162,22 @@ fn stage(
     });
     let file = format!("{dest}/{}", module_at.display());
     upload(conn, &file, module.as_bytes(), "644")?;
+    if s.with_git {
+        // A git flake shows Nix only what git knows: make the module known.
+        let add = format!(
+            "git -C {} add --intent-to-add -- {}",
+            quote(&dest),
+            quote(&module_at.display().to_string())
+        );
+        let out = conn.run(&add, b"").context("git add of the disks module")?;
+        if !out.status.success() {
+            return Err(Stop::Failed(anyhow!(
+                "the flake was staged with its .git, and git on the target could not add \
+                 the disks module to it (Nix would not see it): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
     if let Some((local, remote)) = &s.identity {
         let bytes = std::fs::read(local)
             .with_context(|| format!("reading the identity {}", local.display()))?;
@@ -218,6 +242,21 @@ fn upload(conn: &Connection, path: &str, bytes: &[u8], mode: &str) -> Result<(),
         )));
     }
     Ok(())
+}
+
+/// The `git+ssh://…` URLs a flake's inputs name, as written in flake.nix.
+pub fn ssh_inputs(flake: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(flake.join("flake.nix")).unwrap_or_default();
+    let mut urls: Vec<String> = Vec::new();
+    for (at, _) in text.match_indices("git+ssh://") {
+        let rest = &text[at..];
+        let end = rest.find(['"', '\'', ';']).unwrap_or(rest.len());
+        let url = rest[..end].trim().to_string();
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    urls
 }
 
 /// The `git+ssh` hosts a flake names (flake.nix and flake.lock), as
@@ -309,12 +348,12 @@ fn fetch(
     let cmd = format!(
         "{} nix --extra-experimental-features 'nix-command flakes' flake archive {}",
         git_env(),
-        quote(&dest(i))
+        quote(&dest(i, s))
     );
     stream(conn, &cmd, reporter, interrupt).map_err(|e| {
         Stop::Failed(anyhow!(
-            "fetching the flake's inputs on the target failed (git+ssh inputs: {}):\n{e}",
-            git_hosts(&s.flake).join(", ")
+            "fetching the flake's inputs on the target failed (inputs over ssh: {}):\n{e}",
+            ssh_inputs(&s.flake).join(", ")
         ))
     })
 }
@@ -331,7 +370,7 @@ fn nixos_install(
         "{} nixos-install --root {} --flake {} --no-root-passwd --no-channel-copy",
         git_env(),
         quote(&i.target.mount_root),
-        quote(&format!("{}#{}", dest(i), s.host)),
+        quote(&format!("{}#{}", dest(i, s), s.host)),
     );
     stream(conn, &cmd, reporter, interrupt)
         .map_err(|e| Stop::Failed(anyhow!("nixos-install failed on the target:\n{e}")))
@@ -429,5 +468,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(git_hosts(dir.path()), ["github.com", "[10.0.2.100]:2222"]);
+        assert_eq!(
+            ssh_inputs(dir.path()),
+            [
+                "git+ssh://git@github.com/me/nix-secrets.git",
+                "git+ssh://root@10.0.2.100:2222/srv/x.git?ref=main"
+            ]
+        );
     }
 }
