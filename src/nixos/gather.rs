@@ -86,8 +86,8 @@ pub(super) fn gather(plan: &Plan, obs: &Observed, layout: &Layout) -> Result<Mod
                     }
                 })?;
                 let (device, has_device, options) = if fstype == "zfs" {
-                    let legacy = zfs_mountpoint(plan, source).as_deref() == Some("legacy");
-                    (source.clone(), true, rules::zfs_options(options, legacy))
+                    let opts = crate::plan::zfs::mount_options_of(&plan.steps, source, options);
+                    (source.clone(), true, opts)
                 } else if !source.starts_with("/dev/") {
                     (source.clone(), false, options.clone())
                 } else {
@@ -267,37 +267,6 @@ fn ancestors(parents: &HashMap<String, Vec<String>>, dev: &str) -> Vec<String> {
     let mut v: Vec<String> = seen.into_iter().collect();
     v.sort();
     v
-}
-
-/// The `mountpoint` property a dataset has: its own, else inherited from its
-/// parents, else the pool's root dataset's (`rootFsOptions`).
-fn zfs_mountpoint(plan: &Plan, dataset: &str) -> Option<String> {
-    let own = |name: &str| -> Option<String> {
-        plan.steps.iter().find_map(|s| match &s.action {
-            Action::ZfsCreate {
-                name: n, options, ..
-            } if n == name => options
-                .iter()
-                .find(|(k, _)| k == "mountpoint")
-                .map(|(_, v)| v.clone()),
-            Action::ZpoolCreate {
-                name: n,
-                root_fs_options,
-                ..
-            } if n == name => root_fs_options
-                .iter()
-                .find(|(k, _)| k == "mountpoint")
-                .map(|(_, v)| v.clone()),
-            _ => None,
-        })
-    };
-    let mut name = dataset;
-    loop {
-        if let Some(v) = own(name) {
-            return Some(v);
-        }
-        name = name.rsplit_once('/')?.0;
-    }
 }
 
 /// A filesystem's (or swap area's) device as the installed system finds it.

@@ -65,21 +65,6 @@ pub fn mount_options(mountpoint: &str, has_device: bool, options: &[String]) -> 
     out
 }
 
-/// **zfsutil rule**: a dataset whose `mountpoint` property is `legacy` is
-/// mounted by `mount -t zfs`, which refuses `zfsutil`; any other is mounted
-/// by ZFS's own rules, which need it (mount.zfs refuses either mistake).
-pub fn zfs_options(options: &[String], legacy: bool) -> Vec<String> {
-    let mut out: Vec<String> = options
-        .iter()
-        .filter(|o| *o != "zfsutil")
-        .cloned()
-        .collect();
-    if !legacy {
-        out.push("zfsutil".into());
-    }
-    out
-}
-
 /// Where a mount of the install (`/mnt/srv` below `/mnt`) is in the
 /// installed system (`/srv`); `None` when it is not below the install root.
 pub fn installed_path(target: &str, mount_root: &str) -> Option<String> {
@@ -197,20 +182,6 @@ mod tests {
         assert!(!needed_for_boot("/boot"));
         assert!(!needed_for_boot("/srv"));
         assert!(!needed_for_boot("/var/lib/services"));
-    }
-
-    #[test]
-    fn zfsutil_only_without_legacy() {
-        let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(zfs_options(&o(&["zfsutil"]), true), o(&[]));
-        assert_eq!(
-            zfs_options(&o(&["noatime", "zfsutil"]), false),
-            o(&["noatime", "zfsutil"])
-        );
-        assert_eq!(
-            zfs_options(&o(&["noatime"]), false),
-            o(&["noatime", "zfsutil"])
-        );
     }
 
     #[test]

@@ -344,7 +344,8 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                         },
                     );
                     if p.mountpoint.is_some() {
-                        b.mount(&p.mountpoint, name, "zfs", &with_zfsutil(&p.mount_options));
+                        let opts = super::zfs::mount_options_of(&b.steps, name, &p.mount_options);
+                        b.mount(&p.mountpoint, name, "zfs", &opts);
                     }
                     let mut ds: Vec<&Dataset> = p.datasets.iter().collect();
                     // Parents before children.
@@ -368,7 +369,9 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                         volume_size: None,
                                     },
                                 );
-                                b.mount(mountpoint, &full, "zfs", &with_zfsutil(mount_options));
+                                let opts =
+                                    super::zfs::mount_options_of(&b.steps, &full, mount_options);
+                                b.mount(mountpoint, &full, "zfs", &opts);
                             }
                             DatasetKind::ZfsVolume {
                                 size,
@@ -452,14 +455,6 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         disks,
         steps: b.steps,
     })
-}
-
-fn with_zfsutil(opts: &[String]) -> Vec<String> {
-    let mut v = opts.to_vec();
-    if !v.iter().any(|o| o == "zfsutil") {
-        v.push("zfsutil".into());
-    }
-    v
 }
 
 fn depth(mp: &str) -> usize {

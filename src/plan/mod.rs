@@ -11,6 +11,7 @@ pub mod render;
 pub mod script;
 pub mod sparse;
 pub mod updown;
+pub mod zfs;
 
 pub use build::{Options, build};
 pub use geometry::{DiskFacts, PartGeometry, RegionGeometry, SizeSource, TableGeometry};
