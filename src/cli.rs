@@ -593,11 +593,8 @@ fn print_warnings(look: &flow::Look) {
 
 /// A stop as the last JSON line, so a calling program learns why from the stream.
 fn json_stop(stop: &flow::Stop) {
-    use crate::report::{Event, JsonLines, Reporter};
-    JsonLines.event(&Event::Stopped {
-        kind: stop.kind(),
-        message: stop.to_string(),
-    });
+    use crate::report::{JsonLines, Reporter};
+    JsonLines.event(&stop.event());
 }
 
 /// The CLI's reporter: JSON lines, or bars sized to the run once it starts

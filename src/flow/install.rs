@@ -16,7 +16,7 @@ use crate::remote::ssh::{Connection, SshOpts, quote};
 use crate::report::{Event, Line, Reporter, SCHEMA};
 use anyhow::{Context, anyhow};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -115,7 +115,7 @@ pub fn install(
     if loaded.report.has_errors() {
         return Err(Stop::Layout(loaded.report));
     }
-    let opts = options(&i.target);
+    let opts = i.target.options();
     // The from-scratch plan: every program an install may run, for preflight.
     let scratch = plan::build(&loaded, &opts).map_err(Stop::Layout)?;
 
@@ -139,7 +139,7 @@ pub fn install(
     });
     let done = match (done, &i.system) {
         (Ok((applied, Some(plan))), Some(s)) if i.until >= Phase::Stage => {
-            let rest = system::install(i, s, &conn, &plan, reporter, interrupt);
+            let rest = system::install(i, s, &conn, &loaded, &plan, reporter, interrupt);
             rest.map(|()| applied)
         }
         (done, _) => done.map(|(applied, _)| applied),
@@ -178,17 +178,6 @@ fn phase<T>(
         seconds: t.elapsed().as_secs_f64(),
     });
     Ok(r)
-}
-
-fn options(t: &Target) -> plan::Options {
-    plan::Options {
-        layout_file: t.layout.display().to_string(),
-        seed: String::new(),
-        mount_root: t.mount_root.clone(),
-        facts: HashMap::new(),
-        firmware: t.firmware,
-        ignore_expect: t.ignore_expect,
-    }
 }
 
 /// What the preflight round trip found on the target.

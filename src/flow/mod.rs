@@ -46,6 +46,23 @@ pub struct Target {
     pub label: Option<String>,
 }
 
+impl Target {
+    /// The planner's options for this target.
+    pub fn options(&self) -> plan::Options {
+        plan::Options {
+            layout_file: self
+                .label
+                .clone()
+                .unwrap_or_else(|| self.layout.display().to_string()),
+            seed: String::new(),
+            mount_root: self.mount_root.clone(),
+            facts: HashMap::new(),
+            firmware: self.firmware,
+            ignore_expect: self.ignore_expect,
+        }
+    }
+}
+
 /// What the user was shown and agreed to: a plan and the state it was computed
 /// from. Apply refuses when the disks no longer are in that state.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -113,6 +130,14 @@ pub enum Stop {
 }
 
 impl Stop {
+    /// The stop as the event that reports it.
+    pub fn event(&self) -> crate::report::Event {
+        crate::report::Event::Stopped {
+            kind: self.kind(),
+            message: self.to_string(),
+        }
+    }
+
     /// The kind of stop, for events.
     pub fn kind(&self) -> StopKind {
         match self {
@@ -228,18 +253,8 @@ pub fn look(t: &Target) -> Result<Look, Stop> {
         .map(|d| d.device.v.clone())
         .collect();
     let observed = crate::exec::collect::observe(&devices)?;
-    let opts = plan::Options {
-        layout_file: t
-            .label
-            .clone()
-            .unwrap_or_else(|| t.layout.display().to_string()),
-        seed: String::new(),
-        mount_root: t.mount_root.clone(),
-        facts: HashMap::new(),
-        firmware: t.firmware,
-        ignore_expect: t.ignore_expect,
-    };
-    let (plan, refusals) = plan::diff::against(&loaded, &observed, &opts).map_err(Stop::Layout)?;
+    let (plan, refusals) =
+        plan::diff::against(&loaded, &observed, &t.options()).map_err(Stop::Layout)?;
     let warnings = (!loaded.report.diagnostics.is_empty()).then_some(loaded.report);
     Ok(Look {
         plan,

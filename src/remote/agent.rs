@@ -66,10 +66,7 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
             laptop: laptop.to_string(),
             target: protocol::version(),
         };
-        crate::report::JsonLines.event(&Event::Stopped {
-            kind: stop.kind(),
-            message: stop.to_string(),
-        });
+        crate::report::JsonLines.event(&stop.event());
         return 1;
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -111,10 +108,7 @@ pub fn serve(mut input: impl BufRead + Send + 'static) -> i32 {
     match result {
         Ok(()) => 0,
         Err(stop) => {
-            wire.event(&Event::Stopped {
-                kind: stop.kind(),
-                message: stop.to_string(),
-            });
+            wire.event(&stop.event());
             1
         }
     }

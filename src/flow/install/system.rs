@@ -77,12 +77,13 @@ pub(super) fn install(
     i: &Install,
     s: &System,
     conn: &Connection,
+    loaded: &crate::layout::Loaded,
     plan: &Plan,
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
 ) -> Result<(), Stop> {
     phase(reporter, Phase::Stage, || {
-        stage(i, s, conn, reporter, interrupt)
+        stage(i, s, conn, loaded, reporter, interrupt)
     })?;
     if i.until < Phase::Fetch {
         return Ok(());
@@ -127,15 +128,14 @@ fn stage(
     i: &Install,
     s: &System,
     conn: &Connection,
+    loaded: &crate::layout::Loaded,
     reporter: &dyn Reporter,
     interrupt: &AtomicBool,
 ) -> Result<(), Stop> {
-    let loaded =
-        crate::layout::load_file(&i.target.layout, &i.target.disks).map_err(Stop::Layout)?;
     // The real identifiers, as the disks hold them now.
-    let (observed, _) = probe_target(i, conn, &loaded, reporter, interrupt)?;
-    let opts = super::options(&i.target);
-    let (plan, _) = crate::plan::diff::against(&loaded, &observed, &opts).map_err(Stop::Layout)?;
+    let (observed, _) = probe_target(i, conn, loaded, reporter, interrupt)?;
+    let opts = i.target.options();
+    let (plan, _) = crate::plan::diff::against(loaded, &observed, &opts).map_err(Stop::Layout)?;
     let command = format!(
         "nasstrap nixos-config {} (written by nasstrap install)",
         quote(&i.target.layout.display().to_string())
