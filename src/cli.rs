@@ -2,6 +2,7 @@
 //! modules; this file only parses, dispatches and prints.
 
 mod install;
+mod repair;
 
 use crate::flow;
 use crate::layout::diag::escape_lines as shown;
@@ -179,6 +180,13 @@ pub enum Command {
         #[arg(long, default_value = "/mnt")]
         root: PathBuf,
     },
+    /// On the box, booted from the rescue medium: assemble the layout's arrays
+    /// (degraded when disks are gone), open LUKS, mount everything read-only below
+    /// --root and show the diff; --shell opens a shell there and takes it all down after.
+    Rescue(Box<repair::RescueArgs>),
+    /// After a drive swap: partition the new drive as LAYOUT says, add it to its
+    /// arrays and follow the rebuild to the end.
+    Replace(Box<repair::ReplaceArgs>),
     /// A new machine's host key, and proof it decrypts the agenix secrets meant for it.
     Keys {
         #[command(subcommand)]
@@ -404,6 +412,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             detailed_exitcode,
             mount_root,
         } => {
+            let path_shown = shown(&path.display().to_string()).to_string();
             let t = target(path, &disks, mount_root, false)?;
             let (look, missing) = flow::diff(&t)?;
             print_warnings(&look);
@@ -417,8 +426,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
             let mut fatal = false;
+            let mut degraded = false;
             for r in &look.refusals {
-                if r.reason.is_busy() {
+                if let plan::diff::Why::Degraded(d) = &r.reason
+                    && d.can_run()
+                {
+                    degraded = true;
+                    eprintln!("{}: {}", r.disk, shown(&d.to_string()));
+                    for hint in repair::repair_hints(&path_shown, d) {
+                        eprintln!("  {hint}");
+                    }
+                } else if r.reason.is_busy() {
                     eprintln!("note: apply would refuse {}", shown(&r.to_string()));
                 } else {
                     eprintln!("refused: {}", shown(&r.to_string()));
@@ -435,7 +453,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     plan.is_noop(),
                     plan.destructive().next().is_some(),
                 ) {
-                    (false, _, _) | (true, true, _) => EXIT_OK,
+                    (false, _, _) => EXIT_OK,
+                    // A degraded array is a difference, though no step runs.
+                    (true, true, _) if degraded => 3,
+                    (true, true, _) => EXIT_OK,
                     (true, false, false) => 3,
                     (true, false, true) => 4,
                 },
@@ -561,6 +582,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let bad = crate::bootcheck::has_problems(&found);
             Ok(if bad { EXIT_FAILURE } else { EXIT_OK })
         }
+        Command::Rescue(a) => repair::rescue(*a),
+        Command::Replace(a) => repair::replace(*a),
         Command::Keys { command } => Ok(crate::keys::command::run(command)?),
     }
 }
@@ -582,6 +605,7 @@ fn target(
         mount_root,
         firmware,
         label: None,
+        key_files: Vec::new(),
     })
 }
 

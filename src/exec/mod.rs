@@ -9,7 +9,9 @@ pub mod gptwrite;
 pub mod guard;
 pub mod lock;
 pub mod preflight;
+pub mod rebuild;
 pub mod secret;
+pub mod shell;
 
 use anyhow::{Context, Result, bail};
 use std::io::Write;

@@ -17,14 +17,28 @@ pub fn activation(plan: &Plan, read_only: bool) -> Plan {
             _ => None,
         })
         .collect();
+    let assembled = |i: usize| {
+        plan.steps.get(i).is_some_and(|s| {
+            matches!(s.action, Action::MdAssemble { .. }) && s.change != Change::Keep
+        })
+    };
     let steps = plan
         .steps
         .iter()
-        .filter(|s| match &s.action {
+        .enumerate()
+        .filter(|(i, s)| match &s.action {
             Action::MdAssemble { .. } => s.change != Change::Keep,
             Action::LuksOpen { name, .. } => s.change != Change::Keep && formatted.contains(&name),
+            // The set udev gathered without starting it, stopped so that its
+            // members can be assembled (degraded) right after.
+            Action::MdStop { .. } => {
+                s.change == Change::Change
+                    && assembled(i + 1)
+                    && plan.steps[i + 1].subject == s.subject
+            }
             _ => false,
         })
+        .map(|(_, s)| s)
         .cloned()
         .map(|mut s| {
             if read_only {

@@ -11,6 +11,8 @@
 
 mod activate;
 pub mod install;
+mod replace;
+mod rescue;
 
 use crate::exec::guard::{self, Consent, Denied, Prompter};
 use crate::exec::preflight::{self, Machine, Missing};
@@ -27,6 +29,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use activate::{activation, undo};
+pub use replace::{Replaced, replace};
+pub use rescue::{Rescued, rescue};
 
 /// What a flow works on.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +48,9 @@ pub struct Target {
     /// How the plan names the layout file, when not by `layout` (the target of
     /// an install reads a copy; the plan shown on the laptop names the original).
     pub label: Option<String>,
+    /// `--key-file NAME=FILE`: open LUKS volume NAME with FILE, whatever key
+    /// the layout names (a rescue system rarely has the installer's key path).
+    pub key_files: Vec<(String, String)>,
 }
 
 impl Target {
@@ -125,6 +132,8 @@ pub enum Stop {
     Flake(String),
     /// The install target stopped; `kind` says why, `message` is its words.
     OnTarget { kind: StopKind, message: String },
+    /// `replace` cannot put the disk back (nothing was changed).
+    Repair(plan::repair::Refused),
     /// Something failed while running.
     Failed(anyhow::Error),
 }
@@ -142,7 +151,7 @@ impl Stop {
     pub fn kind(&self) -> StopKind {
         match self {
             Stop::Layout(_) => StopKind::Layout,
-            Stop::Refused(_) => StopKind::Refused,
+            Stop::Refused(_) | Stop::Repair(_) => StopKind::Refused,
             Stop::Preflight(_) => StopKind::Preflight,
             Stop::Denied(_) => StopKind::Denied,
             Stop::NoPassphrase(_) => StopKind::NoPassphrase,
@@ -213,6 +222,7 @@ impl fmt::Display for Stop {
                 write!(f, "nothing was changed")
             }
             Stop::Flake(what) => write!(f, "{what}"),
+            Stop::Repair(r) => write!(f, "{r}; nothing was changed"),
             Stop::Failed(e) => write!(f, "{e:#}"),
         }
     }
@@ -253,8 +263,16 @@ pub fn look(t: &Target) -> Result<Look, Stop> {
         .map(|d| d.device.v.clone())
         .collect();
     let observed = crate::exec::collect::observe(&devices)?;
-    let (plan, refusals) =
+    let (mut plan, refusals) =
         plan::diff::against(&loaded, &observed, &t.options()).map_err(Stop::Layout)?;
+    for st in &mut plan.steps {
+        if let plan::Action::LuksOpen { name, key, .. } | plan::Action::LuksFormat { name, key, .. } =
+            &mut st.action
+            && let Some((_, file)) = t.key_files.iter().find(|(n, _)| n == name)
+        {
+            *key = plan::KeySource::KeyFile(file.clone());
+        }
+    }
     let warnings = (!loaded.report.diagnostics.is_empty()).then_some(loaded.report);
     Ok(Look {
         plan,

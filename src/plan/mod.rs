@@ -8,6 +8,7 @@ pub mod diff;
 pub mod geometry;
 pub mod needs;
 pub mod render;
+pub mod repair;
 pub mod script;
 pub mod sparse;
 pub mod updown;
@@ -135,6 +136,12 @@ pub enum Action {
     LuksClose { name: String },
     /// Stop an md array.
     MdStop { device: String },
+    /// Add a member to a running array (md rebuilds onto it).
+    MdAdd {
+        name: String,
+        device: String,
+        member: String,
+    },
 }
 
 impl Action {
@@ -166,6 +173,7 @@ impl Action {
                 devices.iter().collect()
             }
             Action::MdCreate { members, .. } => members.iter().collect(),
+            Action::MdAdd { member, .. } => vec![member],
             _ => vec![],
         }
     }

@@ -89,7 +89,10 @@ fn add(n: &mut Needs, a: &Action) {
             }
             n.mounts.insert("btrfs".into());
         }
-        Action::MdCreate { .. } | Action::MdAssemble { .. } | Action::MdStop { .. } => {
+        Action::MdCreate { .. }
+        | Action::MdAssemble { .. }
+        | Action::MdStop { .. }
+        | Action::MdAdd { .. } => {
             n.drivers.insert("md");
         }
         Action::LuksFormat { name, key, .. } | Action::LuksOpen { name, key, .. } => {

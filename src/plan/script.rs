@@ -111,6 +111,12 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.extend(members.iter().cloned());
             vec![c]
         }
+        // Read-write first: an array assembled read-only (rescue) or
+        // auto-read-only (udev) would not start rebuilding onto the new member.
+        Action::MdAdd { device, member, .. } => vec![
+            v(&["mdadm", "--readwrite", device]),
+            v(&["mdadm", "--manage", device, "--add", member]),
+        ],
         Action::MdCreate {
             device,
             name,

@@ -182,6 +182,7 @@ fn target(spec: Spec) -> Result<Target, Stop> {
         mount_root: spec.mount_root,
         firmware: spec.firmware,
         label: Some(spec.layout_name),
+        key_files: Vec::new(),
     })
 }
 

@@ -111,6 +111,7 @@ pub fn against(
     let mut opts = opts.clone();
     let mut absent: HashSet<String> = HashSet::new();
     let mut taken: BTreeMap<String, String> = BTreeMap::new(); // kernel path → layout disk
+    let mut kernel: BTreeMap<String, String> = BTreeMap::new(); // layout disk → kernel path
     for d in &mut layout.layout.disks {
         let mut refuse = |reason: Why| {
             refusals.push(Refusal {
@@ -136,6 +137,7 @@ pub fn against(
             continue;
         }
         taken.insert(o.path.clone(), d.name.clone());
+        kernel.insert(d.name.clone(), o.path.clone());
         if !opts.ignore_expect {
             for why in pins(d, o) {
                 refuse(why);
@@ -159,8 +161,19 @@ pub fn against(
             .disks
             .retain(|d| !absent.contains(d.name.as_str()));
     }
+    let degraded = super::degraded::assess(loaded, obs, &kernel);
+    // A disk that is gone from a degraded array md can run without it is
+    // that array's state, shown as such, not a reason to stop looking.
+    refusals.retain(|r| {
+        !matches!(r.reason, Why::Missing { .. })
+            || !degraded.iter().any(|d| {
+                d.can_run()
+                    && d.gone_on(&r.disk)
+                        .is_some_and(|g| g.how == super::How::Absent)
+            })
+    });
     let plan = crate::plan::build(&layout, &opts)?;
-    let (plan, more) = diff(plan, obs);
+    let (plan, more) = diff(plan, obs, &degraded);
     for mut r in more.into_iter().filter(|r| !absent.contains(&r.disk)) {
         // The plan leaves absent disks out; the array still wants them.
         if let Why::NotRunning { planned, .. } = &mut r.reason {
@@ -168,6 +181,10 @@ pub fn against(
         }
         refusals.push(r);
     }
+    refusals.extend(degraded.into_iter().map(|d| Refusal {
+        disk: d.array.clone(),
+        reason: Why::Degraded(d),
+    }));
     Ok((plan, refusals))
 }
 

@@ -24,6 +24,9 @@ pub(super) enum MdVerdict {
     Degraded(String, String),
     /// An array that concerns it exists but does not run (its device, why).
     NotRunning(String, Why),
+    /// It exists with members gone and md can run it on the rest: kept as
+    /// it is, shown, repaired by `replace`.
+    Repair(super::Degraded),
 }
 
 /// The observed arrays that concern a planned one: the same name, or any
@@ -60,6 +63,9 @@ pub(super) fn not_running(a: &MdArray) -> Option<String> {
 
 /// The verdict for planned array `name` over `members`.
 pub(super) fn verdict(s: &State, name: &str, members: &[String]) -> MdVerdict {
+    if let Some(d) = s.degraded.iter().find(|d| d.array == name && d.can_run()) {
+        return MdVerdict::Repair(d.clone());
+    }
     let want: BTreeSet<String> = members.iter().map(|m| kernel_path(s.obs, m)).collect();
     let live: Vec<&MdArray> = concerned(s, name, members)
         .into_iter()

@@ -15,6 +15,7 @@
 //! - `busy`: a disk whose data goes must not be in use.
 
 mod busy;
+mod degraded;
 mod fs;
 mod identity;
 mod lookup;
@@ -31,6 +32,7 @@ pub(crate) mod tests;
 pub use identity::against;
 pub use lookup::{find_disk, kernel_path, signature};
 // For `plan::basis` and `nixos`, which ask the same questions of the observed state.
+pub use degraded::{Degraded, Gone, How};
 pub(crate) use lookup::md_array;
 pub use why::{Refusal, Why};
 
@@ -52,6 +54,8 @@ enum Hidden {
 /// What the rules know while they walk the steps in order.
 pub(super) struct State<'a> {
     obs: &'a Observed,
+    /// Arrays of the layout that exist with members gone.
+    degraded: &'a [Degraded],
     disks: &'a [DiskVerdict],
     /// The plan's paths of partitions kept as they are.
     kept_parts: HashSet<String>,
@@ -80,12 +84,15 @@ fn looks_like_partition(device: &str) -> bool {
         && device.ends_with(|c: char| c.is_ascii_digit())
 }
 
-/// Annotate `plan` (built with the observed devices and sizes) against `obs`.
-pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
+/// Annotate `plan` (built with the observed devices and sizes) against `obs`;
+/// `degraded` are the layout's arrays that exist with members gone (see
+/// [`degraded::assess`]): shown and kept, never re-created.
+pub fn diff(mut plan: Plan, obs: &Observed, degraded: &[Degraded]) -> (Plan, Vec<Refusal>) {
     let mut refusals = Vec::new();
     let disks = table::verdicts(&plan, obs, &mut refusals);
     let mut s = State {
         obs,
+        degraded,
         disks: &disks,
         kept_parts: table::kept_paths(&disks).into_iter().collect(),
         created: HashSet::new(),
@@ -97,6 +104,7 @@ pub fn diff(mut plan: Plan, obs: &Observed) -> (Plan, Vec<Refusal>) {
         annotate(st, &mut s, &mut refusals);
     }
     whole_disk_wipes(&mut plan, obs);
+    degraded::stop_inactive_first(&mut plan, degraded);
     unknown::check(&mut plan, obs, &mut refusals);
     let torn = teardown::insert(&mut plan, &s);
     busy::check(&plan, obs, &torn, &mut refusals);
@@ -190,6 +198,36 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
                     s.created.insert(device.clone());
                     (Change::Destroy, Some(why))
                 }
+                MdVerdict::Repair(d) => {
+                    if let Some(path) = &d.device {
+                        s.claimed_md.insert(path.clone());
+                    }
+                    if d.running {
+                        let keep = st.action.clone();
+                        replace = Some((keep, format!("keep array {name}, running degraded")));
+                        (Change::Keep, Some(d.to_string()))
+                    } else {
+                        // Started on the members in sync, by whoever is
+                        // allowed to (rescue, replace): apply refuses.
+                        s.hidden.insert(device.clone(), Hidden::Assembling);
+                        let members: Vec<String> =
+                            d.in_sync.iter().map(|(_, m)| m.clone()).collect();
+                        replace = Some((
+                            Action::MdAssemble {
+                                name: name.clone(),
+                                device: device.clone(),
+                                members,
+                                read_only: false,
+                            },
+                            format!(
+                                "assemble array {name} degraded from {} of its {} devices",
+                                d.in_sync.len(),
+                                d.planned()
+                            ),
+                        ));
+                        (Change::Change, Some(d.to_string()))
+                    }
+                }
                 MdVerdict::Assemble(why) => {
                     s.hidden.insert(device.clone(), Hidden::Assembling);
                     replace = Some(assemble());
@@ -239,6 +277,8 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
         Action::ZpoolCreate { name, .. } => (fs::zpool(s.obs, name), None),
         Action::ZfsCreate { name, .. } => (fs::dataset(s.obs, name), None),
+        // Only `replace` plans these, after the diff.
+        Action::MdAdd { .. } => (Change::Create, None),
         Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
             (Change::Change, None)
         }

@@ -127,6 +127,7 @@ impl Stack {
             Action::Mkfs { devices, .. } | Action::ZpoolCreate { devices, .. } => devices.clone(),
             Action::ZfsCreate { name, .. } => vec![name.clone()],
             Action::Mount { source, .. } => vec![source.clone()],
+            Action::MdAdd { device, member, .. } => vec![device.clone(), member.clone()],
             Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
         };
         let mut out = Vec::new();

@@ -83,6 +83,9 @@ pub enum Why {
         /// What it is: `an md array`, `a device-mapper device`, `a rom device`.
         what: String,
     },
+    /// An array of the layout runs (or could run) with members gone: apply
+    /// and mount leave it to `rescue` (look) and `replace` (repair).
+    Degraded(super::Degraded),
 }
 
 impl Why {
@@ -90,6 +93,12 @@ impl Why {
     /// nor the diff (which only notes it).
     pub fn is_busy(&self) -> bool {
         matches!(self, Why::Busy { .. })
+    }
+
+    /// A degraded array md can still run: the diff shows it, `rescue` starts it
+    /// degraded and `replace` repairs it; apply and mount stop.
+    pub fn is_runnable_degraded(&self) -> bool {
+        matches!(self, Why::Degraded(d) if d.can_run())
     }
 
     /// Whether `unmount` must stop too. It writes nothing and takes down
@@ -176,6 +185,7 @@ impl std::fmt::Display for Why {
                 kernel,
                 what,
             } => write!(f, "{device} is {what} ({kernel}), not a disk"),
+            Why::Degraded(d) => write!(f, "{d}"),
         }
     }
 }

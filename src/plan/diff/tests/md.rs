@@ -131,14 +131,16 @@ refused: tank: array /dev/md127 exists but is not running (inactive, 1 of 3 memb
 }
 
 #[test]
-fn stopped_array_with_a_blank_new_member_is_destroyed_not_created() {
+fn stopped_array_with_a_blank_new_member_is_assembled_degraded_never_created() {
     let (l, mut obs) = nas();
     taken_down(&mut obs);
-    // Bay c was replaced by a blank disk.
+    // Bay c was replaced by a blank disk: the array is degraded, not gone.
     let c = disk_mut(&mut obs, "/dev/sdc");
     c.table = Table::None;
     c.partitions.clear();
-    expect(diff_of(&l, &obs), "
+    expect(
+        diff_of(&l, &obs),
+        "
  1 keep    wipe the signatures on disk a (/dev/sda)
  2 keep    write a GPT with 1 partition on a
  3 keep    wipe the signatures on disk b (/dev/sdb)
@@ -148,17 +150,28 @@ fn stopped_array_with_a_blank_new_member_is_destroyed_not_created() {
  7 keep    clear old signatures on new partition /dev/sda1
  8 keep    clear old signatures on new partition /dev/sdb1
  9 create  clear old signatures on new partition /dev/sdc1
-10 destroy create RAID5 array tank from 3 devices
-           because /dev/sda1 holds linux_raid_member 'any:tank'; /dev/sdb1 holds linux_raid_member 'any:tank'
+10 change  assemble array tank degraded from 2 of its 3 devices
+           because degraded: 2 of 3 members in sync, not assembled; c blank (a new disk) (/dev/sdc1)
 11 create  format LUKS2 `crypt` on /dev/md/tank
+           because not visible until the array is assembled; apply assembles it and looks again
 12 create  open LUKS `crypt` as /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
 13 create  make ext4 on /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
 14 create  mount /dev/mapper/crypt on /mnt/srv
-");
+refused: tank: degraded: 2 of 3 members in sync, not assembled; c blank (a new disk) (/dev/sdc1)
+",
+    );
+    let (plan, _) = crate::plan::diff::against(&l, &obs, &Default::default()).unwrap();
+    let assemble = &plan.steps[9].action;
+    assert!(
+        matches!(assemble, crate::plan::Action::MdAssemble { members, .. } if members == &["/dev/sda1", "/dev/sdb1"]),
+        "only the members in sync are assembled: {assemble:?}"
+    );
 }
 
 #[test]
-fn degraded_array_is_not_recreated_behind_its_back() {
+fn degraded_array_is_kept_and_shown_never_recreated() {
     let (l, mut obs) = nas();
     // c's member failed and was removed; nothing is open or mounted.
     obs.mounts.clear();
@@ -179,14 +192,13 @@ fn degraded_array_is_not_recreated_behind_its_back() {
  7 keep    clear old signatures on new partition /dev/sda1
  8 keep    clear old signatures on new partition /dev/sdb1
  9 keep    clear old signatures on new partition /dev/sdc1
-10 destroy create RAID5 array tank from 3 devices
-           because array tank runs degraded on /dev/sda1 /dev/sdb1 of the planned /dev/sda1 /dev/sdb1 /dev/sdc1
-11 create  format LUKS2 `crypt` on /dev/md/tank
+10 keep    keep array tank, running degraded
+           because degraded: 2 of 3 members in sync, running; c out of date (holds the array's superblock, not in sync) (/dev/sdc1)
+11 keep    format LUKS2 `crypt` on /dev/md/tank
 12 create  open LUKS `crypt` as /dev/mapper/crypt
 13 create  make ext4 on /dev/mapper/crypt
 14 create  mount /dev/mapper/crypt on /mnt/srv
-refused: a: busy: /dev/sda1 is held by md127 (array tank); unmount or stop it first
-refused: b: busy: /dev/sdb1 is held by md127 (array tank); unmount or stop it first
+refused: tank: degraded: 2 of 3 members in sync, running; c out of date (holds the array's superblock, not in sync) (/dev/sdc1)
 ");
 }
 

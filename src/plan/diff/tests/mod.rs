@@ -6,6 +6,7 @@
 pub(crate) mod kit;
 
 mod busy;
+mod degraded;
 mod fs;
 mod identity;
 mod md;

@@ -1,0 +1,173 @@
+//! Degraded arrays: a member gone (disk pulled, blank replacement, faulty,
+//! too many gone) is shown as the array's state with what repairs it, and
+//! nothing of it is ever re-created.
+
+use super::NAS;
+use super::kit::*;
+use crate::plan::Action;
+use crate::plan::diff::{How, Why, against};
+use crate::probe::{MdArray, MdMember, MdState, Observed};
+
+fn nas() -> (crate::layout::Loaded, Observed) {
+    let l = layout(NAS);
+    let obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    (l, obs)
+}
+
+/// Take disk c out of the box.
+fn pull_c(obs: &mut Observed) {
+    obs.disks.retain(|d| d.path != "/dev/sdc");
+}
+
+/// What udev's incremental assembly leaves with a member missing: the rest
+/// gathered as spares, not started.
+fn gathered(members: &[&str]) -> MdArray {
+    MdArray {
+        name: Some("tank".into()),
+        path: "/dev/md127".into(),
+        uuid: String::new(),
+        level: "unknown".into(),
+        metadata: Some("1.2".into()),
+        raid_devices: members.len() as u32,
+        members: members
+            .iter()
+            .map(|m| MdMember {
+                device: m.to_string(),
+                role: None,
+                state: "spare".into(),
+            })
+            .collect(),
+        state: MdState::Inactive,
+        size_bytes: 0,
+        signature: None,
+        holders: vec![],
+        mountpoints: vec![],
+        unreadable: None,
+    }
+}
+
+fn refusals(l: &crate::layout::Loaded, obs: &Observed) -> Vec<Why> {
+    let (_, r) = against(l, obs, &Default::default()).unwrap();
+    r.into_iter().map(|r| r.reason).collect()
+}
+
+#[test]
+fn a_pulled_disk_of_a_running_array_is_its_state_not_a_missing_disk() {
+    let (l, mut obs) = nas();
+    pull_c(&mut obs);
+    let a = &mut obs.md_arrays[0];
+    a.members.retain(|m| m.device != "/dev/sdc1");
+    a.state = MdState::Degraded { missing: 1 };
+    let got = diff_of(&l, &obs);
+    assert!(
+        got.contains(" keep    keep array tank, running degraded\n"),
+        "{got}"
+    );
+    assert!(!got.contains("destroy"), "{got}");
+    let why = refusals(&l, &obs);
+    assert_eq!(
+        why.len(),
+        1,
+        "only the degraded array, not c missing: {why:?}"
+    );
+    let Why::Degraded(d) = &why[0] else {
+        panic!("{why:?}")
+    };
+    assert!(d.running && d.can_run());
+    assert_eq!(d.gone.len(), 1);
+    assert_eq!(
+        (d.gone[0].disk.as_str(), &d.gone[0].how),
+        ("c", &How::Absent)
+    );
+    assert!(why[0].is_runnable_degraded());
+    assert_eq!(
+        why[0].to_string(),
+        "degraded: 2 of 3 members in sync, running; c missing (/dev/sdc1)"
+    );
+}
+
+#[test]
+fn a_gathered_set_missing_a_member_is_stopped_then_assembled_degraded() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    pull_c(&mut obs);
+    obs.md_arrays.push(gathered(&["/dev/sdb1", "/dev/sda1"]));
+    for p in ["/dev/sda1", "/dev/sdb1"] {
+        part_mut(&mut obs, p).holders = vec!["md127".into()];
+    }
+    expect(diff_of(&l, &obs), "
+ 1 keep    wipe the signatures on disk a (/dev/sda)
+ 2 keep    write a GPT with 1 partition on a
+ 3 keep    wipe the signatures on disk b (/dev/sdb)
+ 4 keep    write a GPT with 1 partition on b
+ 5 keep    clear old signatures on new partition /dev/sda1
+ 6 keep    clear old signatures on new partition /dev/sdb1
+ 7 change  stop /dev/md127, the members of tank gathered but not started
+           because its members are assembled again below
+ 8 change  assemble array tank degraded from 2 of its 3 devices
+           because degraded: 2 of 3 members in sync, not started (/dev/md127 inactive); c missing (/dev/sdc1)
+ 9 create  format LUKS2 `crypt` on /dev/md/tank
+           because not visible until the array is assembled; apply assembles it and looks again
+10 create  open LUKS `crypt` as /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
+11 create  make ext4 on /dev/mapper/crypt
+           because not visible until the array is assembled; apply assembles it and looks again
+12 create  mount /dev/mapper/crypt on /mnt/srv
+refused: tank: degraded: 2 of 3 members in sync, not started (/dev/md127 inactive); c missing (/dev/sdc1)
+");
+}
+
+#[test]
+fn a_faulty_member_is_shown_as_faulty() {
+    let (l, mut obs) = nas();
+    let a = &mut obs.md_arrays[0];
+    a.members[2].state = "faulty".into();
+    a.state = MdState::Degraded { missing: 1 };
+    let why = refusals(&l, &obs);
+    let Some(Why::Degraded(d)) = why.iter().find(|w| matches!(w, Why::Degraded(_))) else {
+        panic!("{why:?}")
+    };
+    assert_eq!(d.gone_on("c").map(|g| &g.how), Some(&How::Faulty));
+    assert!(!diff_of(&l, &obs).contains("destroy"));
+}
+
+#[test]
+fn too_few_members_to_run_is_refused_and_not_started() {
+    let (l, mut obs) = nas();
+    taken_down(&mut obs);
+    pull_c(&mut obs);
+    disk_mut(&mut obs, "/dev/sdb").partitions[0].signature = None;
+    let why = refusals(&l, &obs);
+    let d = why.iter().find_map(|w| match w {
+        Why::Degraded(d) => Some(d),
+        _ => None,
+    });
+    let d = d.expect("shown as degraded");
+    assert!(!d.can_run());
+    assert!(
+        d.to_string()
+            .ends_with("too few members for RAID5 to run, nothing can be done here")
+    );
+    assert!(
+        why.iter().any(|w| matches!(w, Why::Missing { .. })),
+        "{why:?}"
+    );
+    let (plan, _) = against(&l, &obs, &Default::default()).unwrap();
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::MdAssemble { .. })
+                && s.description.contains("degraded")),
+        "never started degraded below what md runs on"
+    );
+}
+
+#[test]
+fn a_clean_array_and_a_blank_disk_set_are_not_degraded() {
+    let (l, obs) = nas();
+    assert!(refusals(&l, &obs).is_empty());
+    let l = layout(NAS);
+    let blank = blank(&["sda", "sdb", "sdc"], 4 * GIB);
+    assert!(refusals(&l, &blank).is_empty());
+}
