@@ -419,7 +419,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 print!("{}", plan::render::json(&look.plan));
             } else {
-                print!("{}", plan::render::diff_text(&look.plan));
+                let degraded = flow::degraded(&look.refusals);
+                let names: Vec<&str> = degraded.iter().map(|d| d.array.as_str()).collect();
+                print!("{}", plan::render::diff_text_with(&look.plan, &names));
             }
             for m in &missing {
                 eprintln!("note: apply would stop here: {}", shown(&m.to_string()));

@@ -75,7 +75,9 @@ pub(super) fn repair_hints(layout: &str, d: &plan::diff::Degraded) -> Vec<String
         out.push(match &g.how {
             How::Absent => format!("repair: put a new disk in {}, then {replace}", g.disk),
             How::Blank | How::Stale => format!("repair: {replace}"),
-            How::Faulty => format!("repair: swap the disk in {}, then {replace}", g.disk),
+            How::Faulty | How::Unreadable(_) => {
+                format!("repair: swap the disk in {}, then {replace}", g.disk)
+            }
             How::Holds(_) => format!("repair: {replace} --allow-destroy {}", g.disk),
         });
     }
@@ -98,8 +100,9 @@ pub fn rescue(a: RescueArgs) -> Result<i32, Failure> {
     t.key_files = a.key_files;
     let ui = crate::prompt::Terminal::new();
     let r = flow::rescue(&t, a.rw, &ui, &Deferred::new(Events::Human))?;
+    let names: Vec<&str> = r.degraded.iter().map(|d| d.array.as_str()).collect();
+    print!("{}", plan::render::diff_text_with(&r.look.plan, &names));
     print_degraded(&t.layout, &r.degraded);
-    print!("{}", plan::render::diff_text(&r.look.plan));
     let how = if a.rw { "read-write" } else { "read-only" };
     let root = &t.mount_root;
     if !a.shell {

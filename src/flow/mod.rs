@@ -30,7 +30,7 @@ use std::path::PathBuf;
 
 pub use activate::{activation, undo};
 pub use replace::{Replaced, replace};
-pub use rescue::{Rescued, rescue};
+pub use rescue::{Rescued, degraded, rescue};
 
 /// What a flow works on.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@
 //! print them through [`escape`] so none can drive the terminal. JSON needs
 //! nothing: serde escapes control characters.
 
-use super::{Action, Change, KeySource, Plan, partition_path};
+use super::{Action, Change, KeySource, Plan, Step, partition_path};
 use crate::layout::diag::escape;
 use crate::layout::parttype;
 use crate::layout::size::human;
@@ -150,6 +150,12 @@ pub fn is_mount(a: &Action) -> bool {
 
 /// The diff for people: only what would change, each with its reason.
 pub fn diff_text(plan: &Plan) -> String {
+    diff_text_with(plan, &[])
+}
+
+/// [`diff_text`], where `degraded` arrays (by name) are shown though they
+/// are kept: a degraded array is a difference even when no step runs.
+pub fn diff_text_with(plan: &Plan, degraded: &[&str]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "diff of {} against the live disks", escape(&plan.layout));
     let kept = plan
@@ -157,10 +163,25 @@ pub fn diff_text(plan: &Plan) -> String {
         .iter()
         .filter(|st| st.change == Change::Keep)
         .count();
-    for st in plan.steps.iter().filter(|st| st.change != Change::Keep) {
+    let shown = |st: &Step| {
+        st.change != Change::Keep
+            || matches!(&st.action, Action::MdCreate { name, .. } | Action::MdAssemble { name, .. }
+                if degraded.contains(&name.as_str()))
+    };
+    for st in plan.steps.iter().filter(|st| shown(st)) {
         step(&mut s, st);
     }
-    if plan.is_noop() {
+    if plan.is_noop() && !degraded.is_empty() {
+        let _ = writeln!(
+            s,
+            "no steps to run ({kept} already done), but degraded: {}",
+            degraded
+                .iter()
+                .map(|d| escape(d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else if plan.is_noop() {
         let _ = writeln!(
             s,
             "no changes: the disks match the layout ({kept} steps already done)"

@@ -156,7 +156,7 @@ pub fn replace(
                     array: d.array.clone(),
                 });
             }
-            How::Faulty => {
+            How::Faulty | How::Unreadable(_) => {
                 return Err(Refused::StillFaulty {
                     disk: disk.into(),
                     array: d.array.clone(),

@@ -211,7 +211,22 @@ pub struct BootOpts {
     /// besides): QEMU starts `sshd -i -f DIR/sshd_config` on the host for each
     /// connection (see `common::gitserver`).
     pub git_server: Option<PathBuf>,
+    /// Bays (`bay1`..`bay5`) left empty this boot, as a pulled drive: their image stays
+    /// in the work dir, their AHCI port has no drive. The bays after it then get other
+    /// sdX names (sd names follow the drives found), so tests name the bays by udev's
+    /// by-id links ([`BY_ID_MAP`]) instead of `qemu/guest.map`.
+    pub detached: Vec<&'static str>,
 }
+
+/// A `--disk-map` that names the bays by serial (`/dev/disk/by-id/ata-QEMU_HARDDISK_BAY3`),
+/// true however many bays are attached (needs udev in the guest).
+pub const BY_ID_MAP: &str = "emmc=/dev/mmcblk0
+bay1=/dev/disk/by-id/ata-QEMU_HARDDISK_BAY1
+bay2=/dev/disk/by-id/ata-QEMU_HARDDISK_BAY2
+bay3=/dev/disk/by-id/ata-QEMU_HARDDISK_BAY3
+bay4=/dev/disk/by-id/ata-QEMU_HARDDISK_BAY4
+bay5=/dev/disk/by-id/ata-QEMU_HARDDISK_BAY5
+";
 
 impl Default for BootOpts {
     fn default() -> Self {
@@ -224,6 +239,7 @@ impl Default for BootOpts {
             files: Vec::new(),
             read_errors: Vec::new(),
             git_server: None,
+            detached: Vec::new(),
         }
     }
 }

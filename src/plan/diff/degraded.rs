@@ -9,7 +9,7 @@
 //! degraded at all and whether it can run; [`can_run`] is md's own arithmetic
 //! of how many members each level may lose.
 
-use super::lookup::{describe_disk, find_disk, md_array, show_sig, signature};
+use super::lookup::{describe_disk, find_disk, md_array, show_sig, signature, unknown};
 use crate::layout::validate::{Holder, Walk};
 use crate::layout::{Content, Loaded};
 use crate::plan::{Action, Change, Plan, Step, partition_path};
@@ -60,6 +60,8 @@ pub enum How {
     Stale,
     /// It holds something else (the words say what).
     Holds(String),
+    /// Reading it fails (the probe's words): a dying drive.
+    Unreadable(String),
 }
 
 impl Degraded {
@@ -87,6 +89,7 @@ impl std::fmt::Display for How {
             How::Faulty => write!(f, "faulty"),
             How::Stale => write!(f, "out of date (holds the array's superblock, not in sync)"),
             How::Holds(what) => write!(f, "holds {what}"),
+            How::Unreadable(error) => write!(f, "faulty: it cannot be read ({error})"),
         }
     }
 }
@@ -152,6 +155,8 @@ struct Planned {
     disk: String,
     /// The kernel's path when the disk is there, else the layout's.
     device: String,
+    /// The disk's kernel path, when it is there.
+    disk_path: Option<String>,
     present: bool,
 }
 
@@ -171,9 +176,9 @@ fn planned_members(
             Holder::Partition(d, p) => (d, Some(number_of(d, &p.name))),
             _ => continue, // arrays on arrays or LUKS: not a disk to replace
         };
-        let base = kernel.get(&d_name(disk)).cloned();
-        let present = base.is_some();
-        let base = base.unwrap_or_else(|| disk.device.v.clone());
+        let disk_path = kernel.get(&d_name(disk)).cloned();
+        let present = disk_path.is_some();
+        let base = disk_path.clone().unwrap_or_else(|| disk.device.v.clone());
         let device = match device {
             Some(n) => partition_path(&base, n),
             None => base,
@@ -181,6 +186,7 @@ fn planned_members(
         out.entry(m.name.v.clone()).or_default().push(Planned {
             disk: d_name(disk),
             device,
+            disk_path,
             present,
         });
     }
@@ -214,6 +220,14 @@ fn member_state(
 ) -> Option<How> {
     if !p.present {
         return Some(How::Absent);
+    }
+    let unread = p
+        .disk_path
+        .iter()
+        .chain([&p.device])
+        .find_map(|d| unknown(obs, d).into_iter().next());
+    if let Some((_, error)) = unread {
+        return Some(How::Unreadable(error));
     }
     if let Some(a) = running
         && let Some(m) = a.members.iter().find(|m| m.device == p.device)

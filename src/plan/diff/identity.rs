@@ -164,17 +164,13 @@ pub fn against(
     let degraded = super::degraded::assess(loaded, obs, &kernel);
     // A disk that is gone from a degraded array md can run without it is
     // that array's state, shown as such, not a reason to stop looking.
-    refusals.retain(|r| {
-        !matches!(r.reason, Why::Missing { .. })
-            || !degraded.iter().any(|d| {
-                d.can_run()
-                    && d.gone_on(&r.disk)
-                        .is_some_and(|g| g.how == super::How::Absent)
-            })
-    });
+    refusals.retain(|r| !gone_from_degraded(&degraded, r));
     let plan = crate::plan::build(&layout, &opts)?;
     let (plan, more) = diff(plan, obs, &degraded);
-    for mut r in more.into_iter().filter(|r| !absent.contains(&r.disk)) {
+    for mut r in more
+        .into_iter()
+        .filter(|r| !absent.contains(&r.disk) && !gone_from_degraded(&degraded, r))
+    {
         // The plan leaves absent disks out; the array still wants them.
         if let Why::NotRunning { planned, .. } = &mut r.reason {
             *planned = members_in(loaded, &r.disk).max(*planned);
@@ -186,6 +182,22 @@ pub fn against(
         reason: Why::Degraded(d),
     }));
     Ok((plan, refusals))
+}
+
+/// A refusal about a disk that is gone (absent, or unreadable) from an array
+/// md can run without it: that array's state, shown as such, not a reason to
+/// stop looking. Apply still stops, on the degraded array.
+fn gone_from_degraded(degraded: &[super::Degraded], r: &Refusal) -> bool {
+    use super::How;
+    let gone = |how: &How| {
+        matches!(
+            (&r.reason, how),
+            (Why::Missing { .. }, How::Absent) | (Why::Unreadable { .. }, How::Unreadable(_))
+        )
+    };
+    degraded
+        .iter()
+        .any(|d| d.can_run() && d.gone_on(&r.disk).is_some_and(|g| gone(&g.how)))
 }
 
 /// How many members the layout gives array `name`, on every disk it names.

@@ -187,10 +187,18 @@ pub(super) fn spawn_qemu(
     opts: &BootOpts,
 ) -> Result<Child, String> {
     let w = work.path().display().to_string();
-    let waits: Vec<&str> = DISKS
+    // The attached bays come up as sda, sdb… in port order, whichever are left out.
+    let bays = DISKS
         .iter()
+        .filter(|d| d.name != "emmc" && !opts.detached.contains(&d.name))
+        .count();
+    let mut waits: Vec<&str> = DISKS
+        .iter()
+        .filter(|d| d.name != "emmc")
+        .take(bays)
         .map(|d| d.device.trim_start_matches("/dev/"))
         .collect();
+    waits.push(super::disk("emmc").device.trim_start_matches("/dev/"));
     // panic=-1 with -no-reboot: a guest kernel panic ends QEMU, so a broken boot fails fast.
     let mut append = "console=ttyAMA0 loglevel=4 net.ifnames=0 panic=-1".to_string();
     append += &format!(" nasstrap.wait={}", waits.join(","));
@@ -231,6 +239,9 @@ pub(super) fn spawn_qemu(
     ]);
     cmd.args(["-device", "ahci,id=ahci"]);
     for (i, d) in DISKS.iter().filter(|d| d.name != "emmc").enumerate() {
+        if opts.detached.contains(&d.name) {
+            continue; // the port stays, empty
+        }
         let (name, serial) = (d.name, d.name.to_uppercase());
         let dev = format!("ide-hd,drive={name},bus=ahci.{i},serial={serial}");
         cmd.args(["-drive", &drive(work, d, opts), "-device", &dev]);
