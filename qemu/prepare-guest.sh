@@ -5,7 +5,9 @@
 # Usage: qemu/prepare-guest.sh [CACHE_DIR]   (default /var/cache/nasstrap-qemu)
 # Needs: root, `dpkg --add-architecture arm64` + `apt-get update` done, kmod, cpio.
 #
-# Result: CACHE_DIR/<key>/{vmlinuz,initrd-base.img,manifest.txt}, CACHE_DIR/current -> <key>.
+# Result: CACHE_DIR/<key>/{vmlinuz,initrd-base.img,manifest.txt}, CACHE_DIR/current -> <key>,
+# and CACHE_DIR/<key>/dtbs/rockchip/rk3399-kobol-helios64.dtb: the real board's device tree from
+# the same kernel package, for the rescue USB image (build-rescue-image.sh).
 # The last line of stdout is the absolute <key> directory: callers should use it rather than
 # `current`, which a concurrent run may flip. Progress goes to stderr.
 #
@@ -66,7 +68,8 @@ KEY=$( { echo "$CLOSURE"; echo "$KPKG $KVER"
        } | sha256sum | cut -c1-16)
 OUT=$CACHE/$KEY
 
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd-base.img" ]; then
+DTB=dtbs/rockchip/rk3399-kobol-helios64.dtb
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd-base.img" ] && [ -s "$OUT/$DTB" ]; then
   log "cache hit: $OUT"
   touch "$OUT"   # pruning below keeps the most recently *used* entries
 else
@@ -95,6 +98,7 @@ else
 
   "$GUEST/build-initramfs.sh" "$TMP/kernel" "$TMP/closure" "$TMP/stage"
   cp "$TMP/kernel/boot/vmlinuz-$KV" "$TMP/stage/vmlinuz"
+  install -D -m 644 "$TMP/kernel/usr/lib/linux-image-$KV/${DTB#dtbs/}" "$TMP/stage/$DTB"
   { echo "kernel $KPKG $KVER ($KV)"; echo "$CLOSURE"; } > "$TMP/stage/manifest.txt"
   # Publish atomically: a half-written entry must never look like a hit.
   mv -T "$TMP/stage" "$OUT"

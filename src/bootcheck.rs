@@ -10,7 +10,7 @@
 //! `/extlinux/extlinux.conf`, then `/boot/extlinux/extlinux.conf`, and boots
 //! the default label with its kernel, initrd, device tree and command line.
 
-mod entry;
+pub mod entry;
 pub mod extlinux;
 mod firmware;
 mod target;

@@ -82,6 +82,7 @@ EOF
 
 install -m 755 "$HERE/init" "$R/init"
 install -m 755 "$HERE/rcS" "$R/etc/rcS"
+install -m 755 "$HERE/udhcpc.script" "$R/etc/nasstrap/udhcpc.script"   # nasstrap.net=dhcp
 cat > "$R/etc/inittab" <<'EOF'
 ::sysinit:/etc/rcS
 ::respawn:/usr/sbin/sshd -D -o LogLevel=VERBOSE -E /var/log/sshd.log

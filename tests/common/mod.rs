@@ -9,5 +9,6 @@ pub mod gitserver;
 pub mod layout;
 pub mod loopdev;
 pub mod qemu;
+pub mod rescue;
 pub mod skip;
 pub mod sshd;
