@@ -9,18 +9,26 @@
 
 mod common;
 
-use common::qemu::{self, BY_ID_MAP, BootOpts, Guest, Outcome, WorkDir};
+use common::qemu::{self, BY_ID_MAP, BootOpts, DISKS, Guest, Outcome, WorkDir, image_digest};
 
 const LAYOUT: &str = "/layouts/helios64.yaml";
 const MAP: &str = "--disk-map /tmp/by-id.map --ignore-expect";
 const BAY: u64 = 256 << 20;
 
 fn boot(work: Option<WorkDir>, detached: Vec<&'static str>) -> Guest {
-    let g = Guest::boot(BootOpts {
+    boot_with(BootOpts {
         work,
-        bay_size: BAY,
         detached,
         ..BootOpts::default()
+    })
+}
+
+/// Small bays and a 2 GiB SD card (the eMMC stand-in; `--ignore-expect`).
+fn boot_with(opts: BootOpts) -> Guest {
+    let g = Guest::boot(BootOpts {
+        bay_size: BAY,
+        sd_size: 2 << 30,
+        ..opts
     })
     .expect("boot");
     g.ssh_ok(&format!("cat > /tmp/by-id.map <<'EOF'\n{BY_ID_MAP}EOF"));
@@ -163,5 +171,102 @@ fn qemu_rescue_raid6_with_a_pulled_bay_then_replace() {
     assert_eq!(checksum(&g, "/mnt"), sums, "data after replace");
     let o = run(&g, &format!("diff {LAYOUT} {MAP} --detailed-exitcode"));
     assert_eq!(o.code, 0, "converged after replace");
+    g.poweroff().expect("poweroff");
+}
+
+/// What is on every disk image, host side (see `image_digest`).
+fn digests(work: &WorkDir) -> Vec<(String, String)> {
+    DISKS
+        .iter()
+        .map(|d| (d.name.to_string(), image_digest(&work.image(d.name))))
+        .collect()
+}
+
+const LUKS: &str = "/layouts/helios64-luks.yaml";
+/// The passphrase, where the layout's passwordFile says (install) and where
+/// a rescue system keeps it (`--key-file`).
+const KEY: &str = "mkdir -p /run/nasstrap && printf 'correct horse battery\\n' > /run/nasstrap/tank.key \
+                   && cp /run/nasstrap/tank.key /root/tank.key";
+
+#[test]
+fn qemu_rescue_luks_changes_nothing_then_a_bay_with_read_errors_is_replaced() {
+    if qemu::skip() {
+        return;
+    }
+    let g = boot(None, vec![]);
+    g.ssh_ok(KEY);
+    assert_eq!(
+        run(&g, &format!("apply {LUKS} {MAP} --yes")).code,
+        0,
+        "apply"
+    );
+    g.ssh_ok(
+        "mkdir -p /mnt/srv/data && for i in 1 2; do \
+         dd if=/dev/urandom of=/mnt/srv/data/f$i bs=1M count=8 status=none; done && sync",
+    );
+    let sums = checksum(&g, "/mnt");
+    wait_for_sync(&g);
+    assert_eq!(run(&g, &format!("unmount {LUKS} {MAP}")).code, 0);
+    let work = g.poweroff().expect("poweroff");
+
+    // rescue on disks that match the layout writes nothing to them.
+    let before = digests(&work);
+    let g = boot(Some(work), vec![]);
+    g.ssh_ok(KEY);
+    let key = "--key-file tank-crypt=/root/tank.key";
+    let o = run(&g, &format!("rescue {LUKS} {MAP} {key}"));
+    assert_eq!(o.code, 0, "rescue");
+    assert_eq!(checksum(&g, "/mnt"), sums, "data under rescue");
+    let mapper = g.ssh_ok("cryptsetup status tank-crypt");
+    assert!(mapper.contains("readonly"), "{mapper}");
+    assert_eq!(run(&g, &format!("unmount {LUKS} {MAP}")).code, 0);
+    let work = g.poweroff().expect("poweroff");
+    let after = digests(&work);
+    assert_eq!(after, before, "rescue changed what is on the disks");
+
+    // Bay 3 fails every read from power-on: udev cannot read its member, the
+    // probe cannot either. Shown as a faulty member, rescued without it.
+    let g = boot_with(BootOpts {
+        work: Some(work),
+        read_errors: vec!["bay3"],
+        ..BootOpts::default()
+    });
+    g.ssh_ok(KEY);
+    let o = run(&g, &format!("diff {LUKS} {MAP} --detailed-exitcode"));
+    assert_eq!(o.code, 3, "degraded, not refused");
+    assert!(!destroys(&o.out), "{}", o.out);
+    assert!(
+        o.err.contains("bay3 faulty: it cannot be read"),
+        "{}",
+        o.err
+    );
+    assert!(o.err.contains("repair: swap the disk in bay3"), "{}", o.err);
+    let o = run(&g, &format!("rescue {LUKS} {MAP} {key}"));
+    assert_eq!(o.code, 0, "rescue");
+    assert_eq!(checksum(&g, "/mnt"), sums, "data with bay3 failing");
+    let o = run(
+        &g,
+        &format!("replace {LUKS} --disk bay3 --disk-map /tmp/by-id.map --ignore-expect"),
+    );
+    assert_eq!(o.code, 1, "a failing drive still in is not written to");
+    assert!(o.err.contains("swap the disk"), "{}", o.err);
+    assert_eq!(run(&g, &format!("unmount {LUKS} {MAP}")).code, 0);
+    let work = g.poweroff().expect("poweroff");
+
+    // Swapped for a blank drive: replace, rebuilt, the data intact.
+    std::fs::remove_file(work.image("bay3")).unwrap();
+    let g = boot(Some(work), vec![]);
+    g.ssh_ok(KEY);
+    let o = run(
+        &g,
+        &format!("replace {LUKS} --disk bay3 --disk-map /tmp/by-id.map --ignore-expect"),
+    );
+    assert_eq!(o.code, 0, "replace");
+    let md = g.ssh_ok("cat /proc/mdstat");
+    assert!(md.contains("[5/5]") && md.contains("[UUUUU]"), "{md}");
+    let o = run(&g, &format!("rescue {LUKS} {MAP} {key}"));
+    assert_eq!(o.code, 0, "rescue after replace");
+    assert!(!o.err.contains("degraded"), "{}", o.err);
+    assert_eq!(checksum(&g, "/mnt"), sums, "data after replace");
     g.poweroff().expect("poweroff");
 }

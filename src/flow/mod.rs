@@ -270,7 +270,12 @@ pub fn look(t: &Target) -> Result<Look, Stop> {
             &mut st.action
             && let Some((_, file)) = t.key_files.iter().find(|(n, _)| n == name)
         {
-            *key = plan::KeySource::KeyFile(file.clone());
+            // The same kind of file as the layout's: a passphrase file's
+            // trailing newline is not part of the passphrase.
+            *key = match key {
+                plan::KeySource::PasswordFile(_) => plan::KeySource::PasswordFile(file.clone()),
+                _ => plan::KeySource::KeyFile(file.clone()),
+            };
         }
     }
     let warnings = (!loaded.report.diagnostics.is_empty()).then_some(loaded.report);

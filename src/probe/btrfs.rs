@@ -17,6 +17,8 @@ pub struct BtrfsShowFs {
     pub total_devices: u32,
     /// The `path` of each `devid` line present.
     pub devices: Vec<String>,
+    /// The devid of each of `devices`, in the same order.
+    pub devids: Vec<u64>,
     /// `*** Some devices missing` was printed.
     pub missing: bool,
 }
@@ -45,6 +47,7 @@ pub fn parse_filesystem_show(text: &str) -> Result<Vec<BtrfsShowFs>, ProbeError>
                 uuid: uuid.trim().to_string(),
                 total_devices: 0,
                 devices: Vec::new(),
+                devids: Vec::new(),
                 missing: false,
             });
             continue;
@@ -61,7 +64,18 @@ pub fn parse_filesystem_show(text: &str) -> Result<Vec<BtrfsShowFs>, ProbeError>
             let (_, path) = t
                 .split_once(" path ")
                 .ok_or_else(|| bad(format!("no path in {t:?}")))?;
+            let id = t["devid ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default();
+            let id = id.parse().map_err(|_| bad(format!("bad devid {id:?}")))?;
+            // A mounted filesystem lists a device it lost as `path <missing disk>`.
+            if path.trim().starts_with('<') {
+                fs.missing = true;
+                continue;
+            }
             fs.devices.push(path.trim().to_string());
+            fs.devids.push(id);
         } else if let (true, Some(fs)) = (t.starts_with("*** Some devices missing"), in_block) {
             fs.missing = true;
         }
@@ -111,6 +125,7 @@ mod tests {
                 uuid: UUID.into(),
                 total_devices: 2,
                 devices: vec!["/dev/loop3".into(), "/dev/loop4".into()],
+                devids: vec![1, 2],
                 missing: false
             }]
         );
@@ -122,6 +137,7 @@ mod tests {
                 uuid: UUID.into(),
                 total_devices: 2,
                 devices: vec!["/dev/loop3".into()],
+                devids: vec![1],
                 missing: true
             }]
         );

@@ -355,6 +355,9 @@ pub struct BtrfsFs {
     pub label: Option<String>,
     /// Devices present, by path.
     pub devices: Vec<String>,
+    /// The btrfs devid of each of `devices` (empty when btrfs-progs did not say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devids: Vec<u64>,
     /// How many devices the filesystem has, present or not.
     pub total_devices: u32,
     /// Subvolume paths relative to the top level (`@home`, `@home/projects`).

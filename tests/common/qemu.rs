@@ -27,7 +27,7 @@ mod launch;
 mod oldnas;
 pub mod slots;
 
-pub use inspect::{Outcome, changes};
+pub use inspect::{Outcome, changes, image_digest};
 pub use oldnas::{OLDNAS_FILE, make_previous_nas, oldnas_assembled, previous_nas};
 
 use std::fs::{self, File};

@@ -9,6 +9,8 @@
 //! degraded at all and whether it can run; [`can_run`] is md's own arithmetic
 //! of how many members each level may lose.
 
+mod btrfs;
+
 use super::lookup::{describe_disk, find_disk, md_array, show_sig, signature, unknown};
 use crate::layout::validate::{Holder, Walk};
 use crate::layout::{Content, Loaded};
@@ -19,10 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// An array of the layout that exists with members gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Degraded {
-    /// Its layout name (`tank`).
+    /// Its layout name (`tank`; a btrfs filesystem's label).
     pub array: String,
-    /// RAID level (`6`).
-    pub level: u32,
+    /// md array or btrfs filesystem, and what it may lose.
+    pub kind: Kind,
     /// The kernel's device when the array is assembled, running or not (`/dev/md127`).
     pub device: Option<String>,
     /// Whether it runs (degraded) rather than waits, inactive or not assembled.
@@ -35,6 +37,16 @@ pub struct Degraded {
     pub gone: Vec<Gone>,
 }
 
+/// What kind of redundancy is degraded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// An md array of this RAID level.
+    Md { level: u32 },
+    /// A multi-device btrfs: its profile (`raid1`, the weaker of data and
+    /// metadata) and how many devices that lets it lose.
+    Btrfs { profile: String, may_lose: usize },
+}
+
 /// A planned member that is not in its array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gone {
@@ -44,6 +56,9 @@ pub struct Gone {
     pub device: String,
     /// How it is gone.
     pub how: How,
+    /// For btrfs, the devid the filesystem knew it by (what `btrfs replace`
+    /// names a missing device by), when it can tell.
+    pub slot: Option<u64>,
 }
 
 /// How a planned member is not in its array.
@@ -72,7 +87,12 @@ impl Degraded {
 
     /// Whether md can run the array on the members in sync.
     pub fn can_run(&self) -> bool {
-        can_run(self.level, self.planned(), self.in_sync.len())
+        match &self.kind {
+            Kind::Md { level } => can_run(*level, self.planned(), self.in_sync.len()),
+            Kind::Btrfs { may_lose, .. } => {
+                !self.in_sync.is_empty() && self.gone.len() <= *may_lose
+            }
+        }
     }
 
     /// The gone member on layout disk `disk`, if any.
@@ -110,29 +130,38 @@ impl std::fmt::Display for Degraded {
             .iter()
             .map(|g| format!("{} {} ({})", g.disk, g.how, g.device))
             .collect();
-        let state = match (self.running, self.rebuilding) {
-            (true, Some(p)) => format!("running, rebuilding {}.{}%", p / 10, p % 10),
-            (true, None) => "running".to_string(),
-            (false, _) => match &self.device {
-                Some(d) => format!("not started ({d} inactive)"),
-                None => "not assembled".to_string(),
-            },
+        let state = match (&self.kind, self.running, self.rebuilding) {
+            (Kind::Btrfs { .. }, true, _) => "mounted".to_string(),
+            (Kind::Btrfs { .. }, false, _) => "not mounted".to_string(),
+            (Kind::Md { .. }, running, rebuilding) => md_state(running, rebuilding, &self.device),
+        };
+        let (members, what) = match &self.kind {
+            Kind::Md { level } => ("members in sync", format!("RAID{level} to run")),
+            Kind::Btrfs { profile, .. } => ("devices present", format!("btrfs {profile} to mount")),
         };
         write!(
             f,
-            "degraded: {} of {} members in sync, {state}; {}",
+            "degraded: {} of {} {members}, {state}; {}",
             self.in_sync.len(),
             self.planned(),
             gone.join(", ")
         )?;
         if !self.can_run() {
-            write!(
-                f,
-                "; too few members for RAID{} to run, nothing can be done here",
-                self.level
-            )?;
+            write!(f, "; too few for {what}, nothing can be done here")?;
         }
         Ok(())
+    }
+}
+
+/// An md array's state in words: running (rebuilding), inactive, not assembled.
+fn md_state(running: bool, rebuilding: Option<u32>, device: &Option<String>) -> String {
+    match (running, rebuilding) {
+        (true, Some(p)) => format!("running, rebuilding {}.{}%", p / 10, p % 10),
+        (true, None) => "running".to_string(),
+        (false, _) => match device {
+            Some(d) => format!("not started ({d} inactive)"),
+            None => "not assembled".to_string(),
+        },
     }
 }
 
@@ -221,14 +250,6 @@ fn member_state(
     if !p.present {
         return Some(How::Absent);
     }
-    let unread = p
-        .disk_path
-        .iter()
-        .chain([&p.device])
-        .find_map(|d| unknown(obs, d).into_iter().next());
-    if let Some((_, error)) = unread {
-        return Some(How::Unreadable(error));
-    }
     if let Some(a) = running
         && let Some(m) = a.members.iter().find(|m| m.device == p.device)
     {
@@ -237,21 +258,38 @@ fn member_state(
             _ => None,
         };
     }
-    let sig = signature(obs, &p.device);
-    match sig {
-        Some(s) if ours(s, uuid) => {
-            if running.is_some() {
-                Some(How::Stale)
-            } else {
-                None // a member of the stopped array, present
-            }
-        }
-        Some(s) => Some(How::Holds(show_sig(s))),
-        None => match find_disk(obs, &p.device) {
+    let is_ours = |s: &Signature| ours(s, uuid);
+    match gone_how(obs, p.disk_path.as_deref(), &p.device, is_ours) {
+        // A member of the stopped array, present: in sync as far as md knows.
+        How::Stale if running.is_none() => None,
+        how => Some(how),
+    }
+}
+
+/// How a planned member that is present but not in its array stands: its
+/// disk or itself unreadable, carrying the array's own superblock (`is_ours`:
+/// out of date), holding something else, or blank.
+fn gone_how(
+    obs: &Observed,
+    disk_path: Option<&str>,
+    device: &str,
+    is_ours: impl Fn(&Signature) -> bool,
+) -> How {
+    let unread = disk_path
+        .into_iter()
+        .chain([device])
+        .find_map(|d| unknown(obs, d).into_iter().next());
+    if let Some((_, error)) = unread {
+        return How::Unreadable(error);
+    }
+    match signature(obs, device) {
+        Some(s) if is_ours(s) => How::Stale,
+        Some(s) => How::Holds(show_sig(s)),
+        None => match find_disk(obs, device) {
             // The member is the whole disk: what else is on it says.
-            Some(d) => Some(describe_disk(Some(d)).map_or(How::Blank, How::Holds)),
+            Some(d) => describe_disk(Some(d)).map_or(How::Blank, How::Holds),
             // A partition that does not exist yet, or holds nothing.
-            None => Some(How::Blank),
+            None => How::Blank,
         },
     }
 }
@@ -329,7 +367,7 @@ pub fn assess(loaded: &Loaded, obs: &Observed, kernel: &BTreeMap<String, String>
         }
         let mut d = Degraded {
             array: name.clone(),
-            level,
+            kind: Kind::Md { level },
             device: observed.map(|a| a.path.clone()),
             running: running.is_some(),
             rebuilding: running.and_then(|a| match a.state {
@@ -346,6 +384,7 @@ pub fn assess(loaded: &Loaded, obs: &Observed, kernel: &BTreeMap<String, String>
                     disk: p.disk.clone(),
                     device: p.device.clone(),
                     how,
+                    slot: None,
                 }),
             }
         }
@@ -357,6 +396,7 @@ pub fn assess(loaded: &Loaded, obs: &Observed, kernel: &BTreeMap<String, String>
         }
         out.push(d);
     }
+    out.extend(btrfs::assess(loaded, obs, kernel));
     out
 }
 
@@ -391,6 +431,43 @@ pub(super) fn stop_inactive_first(plan: &mut Plan, degraded: &[Degraded]) {
             i += 1;
         }
         i += 1;
+    }
+}
+
+/// The degraded btrfs a planned mkfs of `format` over `devices` is.
+pub(super) fn btrfs_of<'a>(
+    degraded: &'a [Degraded],
+    format: &str,
+    devices: &[String],
+) -> Option<&'a Degraded> {
+    (format == "btrfs").then_some(())?;
+    degraded.iter().find(|d| {
+        matches!(d.kind, Kind::Btrfs { .. }) && d.in_sync.iter().any(|(_, m)| devices.contains(m))
+    })
+}
+
+/// A btrfs with devices gone mounts only with `-o degraded`: its mounts say so
+/// (for rescue: apply and mount stop at the degraded filesystem anyway).
+pub(super) fn mount_degraded(plan: &mut Plan, degraded: &[Degraded]) {
+    for st in &mut plan.steps {
+        let Action::Mount {
+            source,
+            fstype,
+            options,
+            ..
+        } = &mut st.action
+        else {
+            continue;
+        };
+        if let Some(d) = btrfs_of(degraded, fstype, std::slice::from_ref(source))
+            && d.can_run()
+            && !options.iter().any(|o| o == "degraded")
+        {
+            options.push("degraded".into());
+            if st.change != Change::Keep {
+                st.reason = Some(format!("btrfs {} is degraded", d.array));
+            }
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) mod tests;
 pub use identity::against;
 pub use lookup::{find_disk, kernel_path, signature};
 // For `plan::basis` and `nixos`, which ask the same questions of the observed state.
-pub use degraded::{Degraded, Gone, How};
+pub use degraded::{Degraded, Gone, How, Kind};
 pub(crate) use lookup::md_array;
 pub use why::{Refusal, Why};
 
@@ -105,6 +105,7 @@ pub fn diff(mut plan: Plan, obs: &Observed, degraded: &[Degraded]) -> (Plan, Vec
     }
     whole_disk_wipes(&mut plan, obs);
     degraded::stop_inactive_first(&mut plan, degraded);
+    degraded::mount_degraded(&mut plan, degraded);
     unknown::check(&mut plan, obs, &mut refusals);
     let torn = teardown::insert(&mut plan, &s);
     busy::check(&plan, obs, &torn, &mut refusals);
@@ -140,11 +141,21 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             devices,
             extra_args,
         } => {
-            let c = fs::mkfs(s, devices, format, extra_args);
-            if c.0 != Change::Keep {
-                s.created.extend(devices.iter().cloned());
+            if let Some(d) = degraded::btrfs_of(s.degraded, format, devices) {
+                // Its devices in the plan may include a blank replacement:
+                // never a mkfs over the filesystem that is there.
+                replace = Some((
+                    st.action.clone(),
+                    format!("keep btrfs {}, degraded", d.array),
+                ));
+                return_reason(d)
+            } else {
+                let c = fs::mkfs(s, devices, format, extra_args);
+                if c.0 != Change::Keep {
+                    s.created.extend(devices.iter().cloned());
+                }
+                c
             }
-            c
         }
         Action::Mkswap { device } => {
             let c = fs::mkfs(s, std::slice::from_ref(device), "swap", &[]);
@@ -202,23 +213,23 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
                     if let Some(path) = &d.device {
                         s.claimed_md.insert(path.clone());
                     }
+                    // The array as it stands: on the members in sync (what is
+                    // gone is not looked at, nor written; replace does that).
+                    let standing = Action::MdAssemble {
+                        name: name.clone(),
+                        device: device.clone(),
+                        members: d.in_sync.iter().map(|(_, m)| m.clone()).collect(),
+                        read_only: false,
+                    };
                     if d.running {
-                        let keep = st.action.clone();
-                        replace = Some((keep, format!("keep array {name}, running degraded")));
+                        replace = Some((standing, format!("keep array {name}, running degraded")));
                         (Change::Keep, Some(d.to_string()))
                     } else {
                         // Started on the members in sync, by whoever is
                         // allowed to (rescue, replace): apply refuses.
                         s.hidden.insert(device.clone(), Hidden::Assembling);
-                        let members: Vec<String> =
-                            d.in_sync.iter().map(|(_, m)| m.clone()).collect();
                         replace = Some((
-                            Action::MdAssemble {
-                                name: name.clone(),
-                                device: device.clone(),
-                                members,
-                                read_only: false,
-                            },
+                            standing,
                             format!(
                                 "assemble array {name} degraded from {} of its {} devices",
                                 d.in_sync.len(),
@@ -324,6 +335,11 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         st.action = a;
         st.description = d;
     }
+}
+
+/// A degraded filesystem or array is kept, the degradation its reason.
+fn return_reason(d: &Degraded) -> (Change, Option<String>) {
+    (Change::Keep, Some(d.to_string()))
 }
 
 /// A disk whose content goes on the disk itself (no table) is wiped first:

@@ -153,6 +153,7 @@ impl Ctx<'_> {
                         uuid: fs.uuid,
                         label: fs.label,
                         devices: fs.devices,
+                        devids: fs.devids,
                         total_devices: fs.total_devices,
                     })
                 })
@@ -170,6 +171,7 @@ impl Ctx<'_> {
                 uuid: uuid.clone(),
                 label: sig.label,
                 devices: Vec::new(),
+                devids: Vec::new(),
                 total_devices: 0,
                 subvolumes: Vec::new(),
             });

@@ -220,6 +220,7 @@ fn loop_scenario_without_udev() {
             uuid: BTRFS_UUID.into(),
             label: Some("data".into()),
             devices: vec!["/dev/loop3".into(), "/dev/loop4".into()],
+            devids: vec![1, 2],
             total_devices: 2,
             subvolumes: ["@", "@home", "@home/projects", "@snapshots"]
                 .map(String::from)

@@ -87,3 +87,41 @@ pub fn changes(before: &[(String, String)], after: &[(String, String)]) -> Strin
     }
     out
 }
+
+/// The content of a (sparse) disk image as a sha256: every non-zero 64 KiB block with its
+/// offset, holes and zero blocks skipped, so a region QEMU wrote zeros into equals a hole.
+/// Reads only the data regions: quick on a large image with little written.
+pub fn image_digest(path: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    let seek = |f: &std::fs::File, from: u64, data: bool| {
+        let w = if data {
+            nix::unistd::Whence::SeekData
+        } else {
+            nix::unistd::Whence::SeekHole
+        };
+        nix::unistd::lseek(f, from as i64, w).ok().map(|o| o as u64)
+    };
+    let mut f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let len = f.metadata().unwrap().len();
+    let mut h = Sha256::new();
+    let mut block = vec![0u8; 64 << 10];
+    let mut pos = 0u64;
+    while let Some(start) = (pos < len).then(|| seek(&f, pos, true)).flatten() {
+        let end = seek(&f, start, false).unwrap_or(len);
+        // Whole blocks, so where extents begin does not matter.
+        let mut at = start - start % block.len() as u64;
+        f.seek(SeekFrom::Start(at)).unwrap();
+        while at < end {
+            let n = ((len - at) as usize).min(block.len());
+            f.read_exact(&mut block[..n]).unwrap();
+            if block[..n].iter().any(|b| *b != 0) {
+                h.update(at.to_le_bytes());
+                h.update(&block[..n]);
+            }
+            at += n as u64;
+        }
+        pos = at;
+    }
+    format!("{len}:{:x}", h.finalize())
+}

@@ -146,7 +146,7 @@ fn too_few_members_to_run_is_refused_and_not_started() {
     assert!(!d.can_run());
     assert!(
         d.to_string()
-            .ends_with("too few members for RAID5 to run, nothing can be done here")
+            .ends_with("too few for RAID5 to run, nothing can be done here")
     );
     assert!(
         why.iter().any(|w| matches!(w, Why::Missing { .. })),
@@ -170,4 +170,78 @@ fn a_clean_array_and_a_blank_disk_set_are_not_degraded() {
     let l = layout(NAS);
     let blank = blank(&["sda", "sdb", "sdc"], 4 * GIB);
     assert!(refusals(&l, &blank).is_empty());
+}
+
+/// Three disks, one btrfs raid1 over their partitions, as disko writes it.
+const BTRFS: &str = "
+disk:
+  a:
+    device: /dev/sda
+    content:
+      type: gpt
+      partitions:
+        data:
+          size: 100%
+          content:
+            type: btrfs
+            extraArgs: [-d, raid1, -m, raid1, -L, pool, /dev/disk/by-partlabel/disk-b-data, /dev/disk/by-partlabel/disk-c-data]
+            subvolumes: { '@data': { mountpoint: /srv } }
+  b: { device: /dev/sdb, content: { type: gpt, partitions: { data: { size: 100% } } } }
+  c: { device: /dev/sdc, content: { type: gpt, partitions: { data: { size: 100% } } } }
+";
+
+#[test]
+fn a_btrfs_with_a_device_pulled_is_kept_and_mounts_degraded() {
+    let l = layout(BTRFS);
+    let mut obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    taken_down(&mut obs);
+    pull_c(&mut obs);
+    let fs = &mut obs.btrfs[0];
+    fs.devices.retain(|d| d != "/dev/sdc1");
+    fs.devids = vec![1, 2];
+    let got = diff_of(&l, &obs);
+    assert!(!got.contains("destroy"), "{got}");
+    assert!(got.contains("keep    keep btrfs pool, degraded"), "{got}");
+    let (plan, refusals) = against(&l, &obs, &Default::default()).unwrap();
+    let mount = plan
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::Mount {
+                target, options, ..
+            } if target == "/mnt/srv" => Some(options),
+            _ => None,
+        })
+        .expect("mounted");
+    assert!(mount.contains(&"degraded".to_string()), "{mount:?}");
+    let [r] = refusals.as_slice() else {
+        panic!("{refusals:?}")
+    };
+    assert_eq!(
+        r.reason.to_string(),
+        "degraded: 2 of 3 devices present, not mounted; c missing (/dev/sdc1)"
+    );
+    let Why::Degraded(d) = &r.reason else {
+        panic!()
+    };
+    assert_eq!(d.gone[0].slot, Some(3), "the devid btrfs replace names");
+    assert!(d.can_run());
+}
+
+#[test]
+fn a_btrfs_without_redundancy_cannot_lose_a_device() {
+    let l = layout(&BTRFS.replace("-d, raid1, -m, raid1, ", ""));
+    let mut obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    taken_down(&mut obs);
+    pull_c(&mut obs);
+    obs.btrfs[0].devices.retain(|d| d != "/dev/sdc1");
+    let why = refusals(&l, &obs);
+    let d = why.iter().find_map(|w| match w {
+        Why::Degraded(d) => Some(d),
+        _ => None,
+    });
+    assert!(
+        !d.expect("degraded").can_run(),
+        "data single: nothing to mount from"
+    );
 }

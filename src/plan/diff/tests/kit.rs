@@ -194,6 +194,21 @@ fn apply_contents(plan: &Plan, obs: &mut Observed) {
                 for d in devices {
                     *slots(obs, d).0 = Some(sig(format, label, &uuid));
                 }
+                if format == "btrfs" {
+                    obs.btrfs.push(BtrfsFs {
+                        uuid: uuid.clone(),
+                        label: label.map(str::to_string),
+                        devices: devices.clone(),
+                        devids: (1..=devices.len() as u64).collect(),
+                        total_devices: devices.len() as u32,
+                        subvolumes: Vec::new(),
+                    });
+                }
+            }
+            Action::BtrfsSubvolume { device, name } => {
+                if let Some(fs) = obs.btrfs.iter_mut().find(|f| f.devices.contains(device)) {
+                    fs.subvolumes.push(name.clone());
+                }
             }
             Action::Mkswap { device } => *slots(obs, device).0 = Some(sig("swap", None, &uuid)),
             Action::MdCreate {
