@@ -149,6 +149,7 @@ fn btrfs_raid1() -> Observed {
         uuid: BTRFS_UUID.into(),
         label: Some("tank".into()),
         devices: BAYS.iter().map(|b| format!("/dev/{b}1")).collect(),
+        devids: (1..=5).collect(),
         total_devices: 5,
         subvolumes: vec!["@data".into(), "@snapshots".into()],
     }];

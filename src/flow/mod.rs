@@ -133,7 +133,7 @@ pub enum Stop {
     /// The install target stopped; `kind` says why, `message` is its words.
     OnTarget { kind: StopKind, message: String },
     /// `replace` cannot put the disk back (nothing was changed).
-    Repair(plan::repair::Refused),
+    Repair(Box<plan::repair::Refused>),
     /// Something failed while running.
     Failed(anyhow::Error),
 }

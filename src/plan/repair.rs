@@ -31,7 +31,7 @@ pub enum Refused {
     /// The disk is not there.
     Absent { disk: String, array: String },
     /// md cannot run the array on what is left: nothing to rebuild from.
-    CannotRun(Degraded),
+    CannotRun(Box<Degraded>),
     /// The new member would be smaller than the members it joins.
     TooSmall {
         disk: String,
@@ -165,7 +165,7 @@ pub fn replace(
             _ => {}
         }
         if !d.can_run() {
-            return Err(Refused::CannotRun((*d).clone()));
+            return Err(Refused::CannotRun(Box::new((*d).clone())));
         }
         if let (Some(new), Some(needed)) = (planned_size(plan, g), needed(obs, d))
             && new < needed

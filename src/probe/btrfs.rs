@@ -64,7 +64,8 @@ pub fn parse_filesystem_show(text: &str) -> Result<Vec<BtrfsShowFs>, ProbeError>
             let (_, path) = t
                 .split_once(" path ")
                 .ok_or_else(|| bad(format!("no path in {t:?}")))?;
-            let id = t["devid ".len()..]
+            let id = t
+                .trim_start_matches("devid ")
                 .split_whitespace()
                 .next()
                 .unwrap_or_default();
