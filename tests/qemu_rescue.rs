@@ -270,3 +270,60 @@ fn qemu_rescue_luks_changes_nothing_then_a_bay_with_read_errors_is_replaced() {
     assert_eq!(checksum(&g, "/mnt"), sums, "data after replace");
     g.poweroff().expect("poweroff");
 }
+
+const BTRFS: &str = "/layouts/helios64-btrfs.yaml";
+
+#[test]
+fn qemu_rescue_btrfs_raid1_with_a_pulled_bay_then_replace() {
+    if qemu::skip() {
+        return;
+    }
+    let g = boot(None, vec![]);
+    assert_eq!(run(&g, &format!("apply {BTRFS} {MAP} --yes")).code, 0, "apply");
+    g.ssh_ok(
+        "mkdir -p /mnt/srv/data && for i in 1 2 3; do \
+         dd if=/dev/urandom of=/mnt/srv/data/f$i bs=1M count=8 status=none; done && sync",
+    );
+    let sums = checksum(&g, "/mnt");
+    assert_eq!(run(&g, &format!("unmount {BTRFS} {MAP}")).code, 0);
+    let work = g.poweroff().expect("poweroff");
+
+    // Bay 3 pulled: the filesystem is whole on four of five devices (raid1).
+    let g = boot(Some(work), vec!["bay3"]);
+    let o = run(&g, &format!("diff {BTRFS} {MAP} --detailed-exitcode"));
+    assert_eq!(o.code, 3, "degraded, not refused");
+    assert!(!destroys(&o.out), "{}", o.out);
+    assert!(
+        o.err
+            .contains("tank: degraded: 4 of 5 devices present, not mounted; bay3 missing"),
+        "{}",
+        o.err
+    );
+    let o = run(&g, &format!("rescue {BTRFS} {MAP}"));
+    assert_eq!(o.code, 0, "rescue");
+    let mounts = g.ssh_ok("grep ' /mnt/srv ' /proc/mounts");
+    assert!(mounts.contains(" btrfs ro,") && mounts.contains("degraded"), "{mounts}");
+    assert_eq!(checksum(&g, "/mnt"), sums, "data on a degraded btrfs");
+    assert!(!g.ssh("touch /mnt/srv/data/x").status.success(), "read-only");
+    assert_eq!(run(&g, &format!("unmount {BTRFS} {MAP}")).code, 0);
+    let work = g.poweroff().expect("poweroff");
+
+    // A blank drive in bay 3: btrfs replace rebuilds the lost device onto it.
+    std::fs::remove_file(work.image("bay3")).unwrap();
+    let g = boot(Some(work), vec![]);
+    let replace = format!("replace {BTRFS} --disk bay3 --disk-map /tmp/by-id.map --ignore-expect");
+    let o = run(&g, &replace);
+    assert_eq!(o.code, 0, "replace");
+    let show = g.ssh_ok("btrfs filesystem show --raw tank");
+    assert!(show.contains("Total devices 5") && !show.contains("missing"), "{show}");
+    assert!(show.contains("/dev/sdc1"), "{show}");
+    let o = run(&g, &replace);
+    assert_eq!(o.code, 0);
+    assert!(o.err.contains("bay3 is in sync in btrfs tank; nothing to do"), "{}", o.err);
+    let o = run(&g, &format!("mount {BTRFS} {MAP} --root /mnt --read-only"));
+    assert_eq!(o.code, 0, "mount");
+    assert_eq!(checksum(&g, "/mnt"), sums, "data after replace");
+    let o = run(&g, &format!("diff {BTRFS} {MAP} --detailed-exitcode"));
+    assert_eq!(o.code, 0, "converged after replace");
+    g.poweroff().expect("poweroff");
+}

@@ -157,7 +157,7 @@ pub fn replace(a: ReplaceArgs) -> Result<i32, Failure> {
             eprintln!("{}: holds no array member; nothing to do", a.disk)
         }
         flow::Replaced::InSync { arrays } => eprintln!(
-            "{} is in sync in array {}; nothing to do",
+            "{} is in sync in {}; nothing to do",
             a.disk,
             arrays.join(", ")
         ),

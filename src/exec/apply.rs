@@ -228,6 +228,9 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
             ..
         } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
+        Action::BtrfsReplace {
+            device, devid, new, ..
+        } => btrfs_replace(device, *devid, new),
         Action::LuksFormat {
             device, key, name, ..
         }
@@ -429,6 +432,32 @@ fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
             )
             .run()
         });
+    let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
+    res?;
+    un?;
+    Ok(())
+}
+
+/// `btrfs replace` needs the filesystem mounted, read-write: its top level
+/// on a scratch dir, degraded (a device is gone), for as long as it runs
+/// (`-B`: in the foreground, so the step ends when the data is rebuilt).
+fn btrfs_replace(device: &str, devid: u64, new: &str) -> Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("nasstrap-btrfs")
+        .tempdir()
+        .context("making a scratch mountpoint")?;
+    let d = dir.path().display().to_string();
+    Cmd::of(
+        format!("mounting {device} degraded to rebuild onto {new}"),
+        &["mount", "-t", "btrfs", "-o", "degraded,subvolid=5", device, &d],
+    )
+    .run()?;
+    let id = devid.to_string();
+    let res = Cmd::of(
+        format!("rebuilding btrfs device {devid} onto {new}"),
+        &["btrfs", "replace", "start", "-B", "-f", &id, new, &d],
+    )
+    .run();
     let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
     res?;
     un?;

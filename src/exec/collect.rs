@@ -300,11 +300,11 @@ pub fn collect_for(paths: &[String]) -> Result<RawProbe> {
 fn subvolumes(show: &str, raw: &RawProbe) -> Result<Vec<Captured>> {
     let mut out = Vec::new();
     let mounts = probe::proc::parse_mounts(&raw.proc_mounts).unwrap_or_default();
-    let mut by_uuid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_uuid: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
     for fs in probe::btrfs::parse_filesystem_show(show).unwrap_or_default() {
-        by_uuid.insert(fs.uuid.clone(), fs.devices.clone());
+        by_uuid.insert(fs.uuid.clone(), (fs.devices.clone(), fs.missing));
     }
-    for (uuid, devs) in by_uuid {
+    for (uuid, (devs, missing)) in by_uuid {
         let Some(first) = devs.first() else { continue };
         let mounted = mounts
             .iter()
@@ -328,11 +328,21 @@ fn subvolumes(show: &str, raw: &RawProbe) -> Result<Vec<Captured>> {
                 // A probe writes nothing, and a read-only btrfs mount would
                 // still replay the log tree: `rescue=nologreplay` (kernels
                 // before 5.9 only know the older `nologreplay`).
-                let mounted = [
-                    "ro,rescue=nologreplay,subvolid=5",
-                    "ro,nologreplay,subvolid=5",
-                ]
-                .iter()
+                // With devices missing it mounts only degraded (read-only,
+                // this changes nothing either).
+                let options: &[&str] = if missing {
+                    &[
+                        "ro,degraded,rescue=nologreplay,subvolid=5",
+                        "ro,degraded,nologreplay,subvolid=5",
+                    ]
+                } else {
+                    &[
+                        "ro,rescue=nologreplay,subvolid=5",
+                        "ro,nologreplay,subvolid=5",
+                    ]
+                };
+                let mounted = options
+                    .iter()
                 .any(|o| {
                     Cmd::of(
                         format!("mounting btrfs {uuid} read-only to list subvolumes"),

@@ -142,6 +142,15 @@ pub enum Action {
         device: String,
         member: String,
     },
+    /// Rebuild a btrfs device the filesystem lost (`devid`) onto `new`
+    /// (`btrfs replace`, the filesystem mounted degraded on a scratch dir
+    /// through `device`, one of its devices present).
+    BtrfsReplace {
+        name: String,
+        device: String,
+        devid: u64,
+        new: String,
+    },
 }
 
 impl Action {
@@ -173,7 +182,7 @@ impl Action {
                 devices.iter().collect()
             }
             Action::MdCreate { members, .. } => members.iter().collect(),
-            Action::MdAdd { member, .. } => vec![member],
+            Action::MdAdd { member, .. } | Action::BtrfsReplace { new: member, .. } => vec![member],
             _ => vec![],
         }
     }

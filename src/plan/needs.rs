@@ -83,7 +83,7 @@ fn add(n: &mut Needs, a: &Action) {
         Action::WriteGpt { .. } => {
             n.programs.insert("partx".into());
         }
-        Action::BtrfsSubvolume { .. } => {
+        Action::BtrfsSubvolume { .. } | Action::BtrfsReplace { .. } => {
             for p in ["mount", "umount", "btrfs"] {
                 n.programs.insert(p.into());
             }

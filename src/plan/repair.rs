@@ -4,7 +4,7 @@
 //! the diff judged them, the array started if it waits, then `mdadm --add`.
 //! The refusals are the user's answer: which disk, what is wrong, sizes.
 
-use super::diff::{Degraded, Gone, How};
+use super::diff::{Degraded, Gone, How, Kind};
 use super::{Action, Change, Plan, Step};
 use crate::layout::size::human;
 use crate::probe::Observed;
@@ -14,7 +14,8 @@ use crate::probe::Observed;
 pub enum Repair {
     /// Every array the disk belongs to has it in sync: nothing to do.
     InSync {
-        /// The arrays, by name (empty when the disk holds no array member).
+        /// The arrays and filesystems, in words (`array tank`, `btrfs tank`);
+        /// empty when the disk is a member of none.
         arrays: Vec<String>,
     },
     /// The disk's member is being rebuilt already (array, tenths of a percent).
@@ -43,6 +44,8 @@ pub enum Refused {
     /// The disk's member is marked faulty in the running array and the disk
     /// is still in: it has to be swapped first.
     StillFaulty { disk: String, array: String },
+    /// btrfs does not say which devid the gone device had.
+    NoDevid { disk: String, array: String },
 }
 
 impl std::fmt::Display for Refused {
@@ -67,6 +70,11 @@ impl std::fmt::Display for Refused {
                  members it joins are {}",
                 human(*new),
                 human(*needed)
+            ),
+            Refused::NoDevid { disk, array } => write!(
+                f,
+                "btrfs {array} does not say which device {disk} was (no devid missing): \
+                 see `btrfs filesystem show`"
             ),
             Refused::StillFaulty { disk, array } => write!(
                 f,
@@ -140,7 +148,18 @@ pub fn replace(
             .filter(|s| s.disks.iter().any(|d| d == disk))
             .filter_map(|s| match &s.action {
                 Action::MdCreate { name, .. } | Action::MdAssemble { name, .. } => {
-                    Some(name.clone())
+                    Some(format!("array {name}"))
+                }
+                Action::Mkfs {
+                    format,
+                    devices,
+                    extra_args,
+                } if format == "btrfs" && devices.len() > 1 => {
+                    let label = extra_args
+                        .iter()
+                        .position(|a| a == "-L" || a == "--label")
+                        .and_then(|i| extra_args.get(i + 1));
+                    Some(format!("btrfs {}", label.unwrap_or(&s.subject)))
                 }
                 _ => None,
             })
@@ -194,6 +213,33 @@ pub fn replace(
             .cloned(),
     );
     for (d, g) in &targets {
+        if let Kind::Btrfs { .. } = d.kind {
+            let devid = g.slot.ok_or_else(|| Refused::NoDevid {
+                disk: disk.into(),
+                array: d.array.clone(),
+            })?;
+            let Some((_, through)) = d.in_sync.first() else {
+                return Err(Refused::CannotRun(Box::new((*d).clone())));
+            };
+            steps.push(Step {
+                id: 0,
+                change: Change::Create,
+                subject: d.array.clone(),
+                description: format!(
+                    "rebuild btrfs {} device {devid} onto {} ({disk})",
+                    d.array, g.device
+                ),
+                reason: Some(format!("{disk} {}", g.how)),
+                disks: vec![disk.to_string()],
+                action: Action::BtrfsReplace {
+                    name: d.array.clone(),
+                    device: through.clone(),
+                    devid,
+                    new: g.device.clone(),
+                },
+            });
+            continue;
+        }
         let Some(at) = plan.steps.iter().position(|s| {
             matches!(&s.action, Action::MdCreate { name, .. } | Action::MdAssemble { name, .. } if *name == d.array)
         }) else {

@@ -95,9 +95,10 @@ pub fn mount_options(options: &[String]) -> Vec<String> {
 pub fn commands(a: &Action) -> Vec<Vec<String>> {
     match a {
         Action::WipeSignatures { device } => vec![v(&["wipefs", "--all", "--quiet", device])],
-        Action::WriteGpt { .. } | Action::WriteFirmware { .. } | Action::BtrfsSubvolume { .. } => {
-            Vec::new()
-        }
+        Action::WriteGpt { .. }
+        | Action::WriteFirmware { .. }
+        | Action::BtrfsSubvolume { .. }
+        | Action::BtrfsReplace { .. } => Vec::new(),
         Action::MdAssemble {
             device,
             members,
@@ -325,6 +326,22 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
                 out,
                 "btrfs subvolume create \"$scratch\"/{}",
                 quote(name.trim_start_matches('/'))
+            );
+            let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
+        }
+        Action::BtrfsReplace {
+            device, devid, new, ..
+        } => {
+            let _ = writeln!(out, "scratch=$(mktemp -d)");
+            let _ = writeln!(
+                out,
+                "mount -t btrfs -o degraded,subvolid=5 {} \"$scratch\"",
+                quote(device)
+            );
+            let _ = writeln!(
+                out,
+                "btrfs replace start -B -f {devid} {} \"$scratch\"",
+                quote(new)
             );
             let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
         }

@@ -289,7 +289,7 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         Action::ZpoolCreate { name, .. } => (fs::zpool(s.obs, name), None),
         Action::ZfsCreate { name, .. } => (fs::dataset(s.obs, name), None),
         // Only `replace` plans these, after the diff.
-        Action::MdAdd { .. } => (Change::Create, None),
+        Action::MdAdd { .. } | Action::BtrfsReplace { .. } => (Change::Create, None),
         Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
             (Change::Change, None)
         }

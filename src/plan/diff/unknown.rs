@@ -128,6 +128,7 @@ impl Stack {
             Action::ZfsCreate { name, .. } => vec![name.clone()],
             Action::Mount { source, .. } => vec![source.clone()],
             Action::MdAdd { device, member, .. } => vec![device.clone(), member.clone()],
+            Action::BtrfsReplace { device, new, .. } => vec![device.clone(), new.clone()],
             Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
         };
         let mut out = Vec::new();

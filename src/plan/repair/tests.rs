@@ -123,7 +123,7 @@ fn a_disk_in_sync_needs_nothing() {
     assert_eq!(
         repair(&l, &obs, "c"),
         Ok(Repair::InSync {
-            arrays: vec!["tank".into()]
+            arrays: vec!["array tank".into()]
         })
     );
     assert_eq!(
@@ -143,4 +143,29 @@ fn a_rebuild_under_way_is_followed_not_started_again() {
             permille: 425
         })
     );
+}
+
+#[test]
+fn a_btrfs_device_is_rebuilt_by_its_devid() {
+    let l = layout(crate::plan::diff::tests::degraded::BTRFS);
+    let mut obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    taken_down(&mut obs);
+    let c = disk_mut(&mut obs, "/dev/sdc");
+    c.table = Table::None;
+    c.partitions.clear();
+    let fs = &mut obs.btrfs[0];
+    fs.devices.retain(|d| d != "/dev/sdc1");
+    fs.devids = vec![1, 2];
+    let Ok(Repair::Run(p)) = repair(&l, &obs, "c") else {
+        panic!("expected steps")
+    };
+    let last = p.steps.last().unwrap();
+    assert_eq!(last.description, "rebuild btrfs pool device 3 onto /dev/sdc1 (c)");
+    assert!(
+        matches!(&last.action, Action::BtrfsReplace { device, devid: 3, new, .. } if device == "/dev/sda1" && new == "/dev/sdc1"),
+        "{:?}",
+        last.action
+    );
+    let sh = crate::plan::script::sh(&p);
+    assert!(sh.contains("btrfs replace start -B -f 3 /dev/sdc1"), "{sh}");
 }

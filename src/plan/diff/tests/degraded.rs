@@ -173,7 +173,7 @@ fn a_clean_array_and_a_blank_disk_set_are_not_degraded() {
 }
 
 /// Three disks, one btrfs raid1 over their partitions, as disko writes it.
-const BTRFS: &str = "
+pub(crate) const BTRFS: &str = "
 disk:
   a:
     device: /dev/sda

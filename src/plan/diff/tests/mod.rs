@@ -6,7 +6,7 @@
 pub(crate) mod kit;
 
 mod busy;
-mod degraded;
+pub(crate) mod degraded;
 mod fs;
 mod identity;
 mod md;
