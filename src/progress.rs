@@ -110,6 +110,20 @@ impl Bars {
         let Ok(mut r) = self.resync.lock() else {
             return;
         };
+        if self.plain {
+            // Without a terminal: a line per tenth, and the last one.
+            let now = percent.clamp(0.0, 100.0) as u64;
+            let last = r.get(&id).map(ProgressBar::position);
+            if last.is_none_or(|l| l / 10 != now / 10) {
+                eprintln!("  {}: {percent:.1}%", shown(message));
+            }
+            r.entry(id)
+                .or_insert_with(|| {
+                    ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::hidden())
+                })
+                .set_position(now);
+            return;
+        }
         let b = r.entry(id).or_insert_with(|| {
             let b = self.multi.add(ProgressBar::new(100));
             b.set_style(style("  {msg:20} [{bar:20}] {pos}%"));

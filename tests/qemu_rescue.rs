@@ -77,6 +77,12 @@ fn qemu_rescue_raid6_with_a_pulled_bay_then_replace() {
          dd if=/dev/urandom of=/mnt/srv/data/f$i bs=1M count=8 status=none; done && sync",
     );
     let sums = checksum(&g, "/mnt");
+    // Something to chroot into: a root with a static shell (busybox) and
+    // the mountpoints rescue --shell binds /dev, /proc and /sys on.
+    g.ssh_ok(
+        "mkdir -p /mnt/bin /mnt/dev /mnt/proc /mnt/sys && cp /bin/busybox /mnt/bin/busybox \
+         && cp /bin/busybox /mnt/bin/sh",
+    );
     wait_for_sync(&g);
     assert_eq!(run(&g, &format!("unmount {LAYOUT} {MAP}")).code, 0);
     let work = g.poweroff().expect("poweroff");
@@ -115,24 +121,27 @@ fn qemu_rescue_raid6_with_a_pulled_bay_then_replace() {
     assert_eq!(checksum(&g, "/mnt"), sums, "data after rescue");
     let write = g.ssh("touch /mnt/srv/data/x");
     assert!(!write.status.success(), "a write below a read-only rescue");
-    // --shell on top: a shell below the root (nothing installed to chroot
-    // into), then everything taken down.
+    // --shell: chrooted into the root, /proc bound, the data there; on exit
+    // everything taken down.
     assert_eq!(
         run(&g, &format!("unmount {LAYOUT} {MAP} --root /mnt")).code,
         0
     );
     let o = g.nasstrap(&format!(
-        "rescue {LAYOUT} {MAP} --root /mnt --shell <<'EOF'\nsha256sum srv/data/f1\nEOF"
+        "rescue {LAYOUT} {MAP} --root /mnt --shell <<'EOF'\n\
+         /bin/busybox sha256sum /srv/data/f1\n\
+         /bin/busybox test -e /proc/self/mounts && echo proc-bound\n\
+         EOF"
     ));
     assert_eq!(o.code, 0, "{}{}", o.out, o.err);
-    let f1 = sums
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
+    let f1 = sums.split_whitespace().next().unwrap();
     assert!(o.out.contains(f1), "the shell saw the data\n{}", o.out);
+    assert!(o.out.contains("proc-bound"), "{}", o.out);
+    assert!(
+        !o.err.contains("that shell ran on the rescue system"),
+        "chrooted\n{}",
+        o.err
+    );
     assert!(o.err.contains("unmounted, closed and stopped"), "{}", o.err);
     let left = g.ssh_ok("grep ' /mnt' /proc/mounts || true; cat /proc/mdstat");
     assert!(
@@ -152,6 +161,11 @@ fn qemu_rescue_raid6_with_a_pulled_bay_then_replace() {
         &format!("replace {LAYOUT} --disk bay3 --disk-map /tmp/by-id.map --ignore-expect"),
     );
     assert_eq!(o.code, 0, "replace");
+    assert!(
+        o.err.contains("array tank: in sync, 5 of 5: 100.0%"),
+        "the rebuild is followed\n{}",
+        o.err
+    );
     let md = g.ssh_ok("cat /proc/mdstat");
     assert!(md.contains("[5/5]") && md.contains("[UUUUU]"), "{md}");
     assert!(!md.contains("recovery"), "{md}");
@@ -279,7 +293,11 @@ fn qemu_rescue_btrfs_raid1_with_a_pulled_bay_then_replace() {
         return;
     }
     let g = boot(None, vec![]);
-    assert_eq!(run(&g, &format!("apply {BTRFS} {MAP} --yes")).code, 0, "apply");
+    assert_eq!(
+        run(&g, &format!("apply {BTRFS} {MAP} --yes")).code,
+        0,
+        "apply"
+    );
     g.ssh_ok(
         "mkdir -p /mnt/srv/data && for i in 1 2 3; do \
          dd if=/dev/urandom of=/mnt/srv/data/f$i bs=1M count=8 status=none; done && sync",
@@ -302,9 +320,15 @@ fn qemu_rescue_btrfs_raid1_with_a_pulled_bay_then_replace() {
     let o = run(&g, &format!("rescue {BTRFS} {MAP}"));
     assert_eq!(o.code, 0, "rescue");
     let mounts = g.ssh_ok("grep ' /mnt/srv ' /proc/mounts");
-    assert!(mounts.contains(" btrfs ro,") && mounts.contains("degraded"), "{mounts}");
+    assert!(
+        mounts.contains(" btrfs ro,") && mounts.contains("degraded"),
+        "{mounts}"
+    );
     assert_eq!(checksum(&g, "/mnt"), sums, "data on a degraded btrfs");
-    assert!(!g.ssh("touch /mnt/srv/data/x").status.success(), "read-only");
+    assert!(
+        !g.ssh("touch /mnt/srv/data/x").status.success(),
+        "read-only"
+    );
     assert_eq!(run(&g, &format!("unmount {BTRFS} {MAP}")).code, 0);
     let work = g.poweroff().expect("poweroff");
 
@@ -315,11 +339,19 @@ fn qemu_rescue_btrfs_raid1_with_a_pulled_bay_then_replace() {
     let o = run(&g, &replace);
     assert_eq!(o.code, 0, "replace");
     let show = g.ssh_ok("btrfs filesystem show --raw tank");
-    assert!(show.contains("Total devices 5") && !show.contains("missing"), "{show}");
+    assert!(
+        show.contains("Total devices 5") && !show.contains("missing"),
+        "{show}"
+    );
     assert!(show.contains("/dev/sdc1"), "{show}");
     let o = run(&g, &replace);
     assert_eq!(o.code, 0);
-    assert!(o.err.contains("bay3 is in sync in btrfs tank; nothing to do"), "{}", o.err);
+    assert!(
+        o.err
+            .contains("bay3 is in sync in btrfs tank; nothing to do"),
+        "{}",
+        o.err
+    );
     let o = run(&g, &format!("mount {BTRFS} {MAP} --root /mnt --read-only"));
     assert_eq!(o.code, 0, "mount");
     assert_eq!(checksum(&g, "/mnt"), sums, "data after replace");

@@ -449,7 +449,15 @@ fn btrfs_replace(device: &str, devid: u64, new: &str) -> Result<()> {
     let d = dir.path().display().to_string();
     Cmd::of(
         format!("mounting {device} degraded to rebuild onto {new}"),
-        &["mount", "-t", "btrfs", "-o", "degraded,subvolid=5", device, &d],
+        &[
+            "mount",
+            "-t",
+            "btrfs",
+            "-o",
+            "degraded,subvolid=5",
+            device,
+            &d,
+        ],
     )
     .run()?;
     let id = devid.to_string();

@@ -341,9 +341,7 @@ fn subvolumes(show: &str, raw: &RawProbe) -> Result<Vec<Captured>> {
                         "ro,nologreplay,subvolid=5",
                     ]
                 };
-                let mounted = options
-                    .iter()
-                .any(|o| {
+                let mounted = options.iter().any(|o| {
                     Cmd::of(
                         format!("mounting btrfs {uuid} read-only to list subvolumes"),
                         &["mount", "-o", o, "-t", "btrfs", first, &d],

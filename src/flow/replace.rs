@@ -54,7 +54,9 @@ pub fn replace(
             .collect(),
     )?;
     let degraded = degraded(&l.refusals);
-    let plan = match repair::replace(&l.plan, &l.observed, &degraded, disk).map_err(|r| Stop::Repair(Box::new(r)))? {
+    let plan = match repair::replace(&l.plan, &l.observed, &degraded, disk)
+        .map_err(|r| Stop::Repair(Box::new(r)))?
+    {
         Repair::InSync { arrays } => return Ok(Replaced::InSync { arrays }),
         Repair::Rebuilding { array, .. } => {
             if wait {

@@ -160,7 +160,10 @@ fn a_btrfs_device_is_rebuilt_by_its_devid() {
         panic!("expected steps")
     };
     let last = p.steps.last().unwrap();
-    assert_eq!(last.description, "rebuild btrfs pool device 3 onto /dev/sdc1 (c)");
+    assert_eq!(
+        last.description,
+        "rebuild btrfs pool device 3 onto /dev/sdc1 (c)"
+    );
     assert!(
         matches!(&last.action, Action::BtrfsReplace { device, devid: 3, new, .. } if device == "/dev/sda1" && new == "/dev/sdc1"),
         "{:?}",
