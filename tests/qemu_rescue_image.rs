@@ -9,7 +9,6 @@ mod common;
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
@@ -291,19 +290,7 @@ fn spawn(
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    // If the test process dies without dropping the Vm, take QEMU along.
-    // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| match prctl(PR_SET_PDEATHSIG, SIGKILL) {
-            0 => Ok(()),
-            _ => Err(io::Error::last_os_error()),
-        });
-    }
+    // If the test process dies without dropping the Vm, QEMU goes along.
+    common::qemu::die_with_parent(&mut cmd);
     cmd.spawn()
-}
-
-const PR_SET_PDEATHSIG: i32 = 1;
-const SIGKILL: i32 = 9;
-unsafe extern "C" {
-    fn prctl(option: i32, ...) -> i32;
 }

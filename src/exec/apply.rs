@@ -405,17 +405,34 @@ fn check_fs(device: &str, format: &str) -> Result<()> {
     }
 }
 
-fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
+/// A btrfs mounted (`options`, for `what`) on a fresh scratch dir: the dir,
+/// removed when dropped, and its path. Unmount with [`unmount_scratch`].
+fn scratch_mount(
+    device: &str,
+    options: &[&str],
+    what: &str,
+) -> Result<(tempfile::TempDir, String)> {
     let dir = tempfile::Builder::new()
         .prefix("nasstrap-btrfs")
         .tempdir()
         .context("making a scratch mountpoint")?;
     let d = dir.path().display().to_string();
-    Cmd::of(
-        format!("mounting {device} to create subvolume {name}"),
-        &["mount", "-t", "btrfs", device, &d],
-    )
-    .run()?;
+    let mut argv = vec!["mount", "-t", "btrfs"];
+    argv.extend_from_slice(options);
+    argv.extend([device, d.as_str()]);
+    Cmd::of(format!("mounting {device} {what}"), &argv).run()?;
+    Ok((dir, d))
+}
+
+/// Unmount a [`scratch_mount`] after `work` ran in it; the work's error first.
+fn unmount_scratch(d: &str, work: Result<()>) -> Result<()> {
+    let un = Cmd::of(format!("unmounting {d}"), &["umount", d]).run();
+    work?;
+    un.map(|_| ())
+}
+
+fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
+    let (_dir, d) = scratch_mount(device, &[], &format!("to create subvolume {name}"))?;
     let path = format!("{d}/{}", name.trim_start_matches('/'));
     // `a/b` without a subvolume `a`: its parent is a plain directory (btrfs
     // does not make parents).
@@ -431,45 +448,25 @@ fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
                 &["btrfs", "subvolume", "create", &path],
             )
             .run()
+            .map(|_| ())
         });
-    let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
-    res?;
-    un?;
-    Ok(())
+    unmount_scratch(&d, res)
 }
 
 /// `btrfs replace` needs the filesystem mounted, read-write: its top level
 /// on a scratch dir, degraded (a device is gone), for as long as it runs
 /// (`-B`: in the foreground, so the step ends when the data is rebuilt).
 fn btrfs_replace(device: &str, devid: u64, new: &str) -> Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("nasstrap-btrfs")
-        .tempdir()
-        .context("making a scratch mountpoint")?;
-    let d = dir.path().display().to_string();
-    Cmd::of(
-        format!("mounting {device} degraded to rebuild onto {new}"),
-        &[
-            "mount",
-            "-t",
-            "btrfs",
-            "-o",
-            "degraded,subvolid=5",
-            device,
-            &d,
-        ],
-    )
-    .run()?;
+    let what = format!("degraded to rebuild onto {new}");
+    let (_dir, d) = scratch_mount(device, &["-o", "degraded,subvolid=5"], &what)?;
     let id = devid.to_string();
     let res = Cmd::of(
         format!("rebuilding btrfs device {devid} onto {new}"),
         &["btrfs", "replace", "start", "-B", "-f", &id, new, &d],
     )
-    .run();
-    let un = Cmd::of(format!("unmounting {d}"), &["umount", &d]).run();
-    res?;
-    un?;
-    Ok(())
+    .run()
+    .map(|_| ());
+    unmount_scratch(&d, res)
 }
 
 fn write_firmware(device: &str, image: &str, offset: u64, max: u64, region: &str) -> Result<()> {

@@ -28,6 +28,7 @@ mod oldnas;
 pub mod slots;
 
 pub use inspect::{Outcome, changes, image_digest};
+pub use launch::die_with_parent;
 pub use oldnas::{OLDNAS_FILE, make_previous_nas, oldnas_assembled, previous_nas};
 
 use std::fs::{self, File};

@@ -260,8 +260,14 @@ pub(super) fn spawn_qemu(
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
-    // If the test process dies without dropping the Guest (SIGKILL, abort), take QEMU along
-    // rather than leave it burning a core. Note: this fires when the spawning *thread* exits.
+    die_with_parent(&mut cmd);
+    cmd.spawn()
+        .map_err(|e| format!("starting qemu-system-aarch64: {e}"))
+}
+
+/// If the test process dies without dropping the guest (SIGKILL, abort), QEMU goes along
+/// rather than burn a core. Note: this fires when the spawning *thread* exits.
+pub fn die_with_parent(cmd: &mut Command) {
     // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(|| match prctl(PR_SET_PDEATHSIG, SIGKILL) {
@@ -269,8 +275,6 @@ pub(super) fn spawn_qemu(
             _ => Err(io::Error::last_os_error()),
         });
     }
-    cmd.spawn()
-        .map_err(|e| format!("starting qemu-system-aarch64: {e}"))
 }
 
 const PR_SET_PDEATHSIG: i32 = 1;

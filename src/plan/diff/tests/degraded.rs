@@ -6,7 +6,7 @@ use super::NAS;
 use super::kit::*;
 use crate::plan::Action;
 use crate::plan::diff::{How, Why, against};
-use crate::probe::{MdArray, MdMember, MdState, Observed};
+use crate::probe::{MdState, Observed};
 
 fn nas() -> (crate::layout::Loaded, Observed) {
     let l = layout(NAS);
@@ -17,33 +17,6 @@ fn nas() -> (crate::layout::Loaded, Observed) {
 /// Take disk c out of the box.
 fn pull_c(obs: &mut Observed) {
     obs.disks.retain(|d| d.path != "/dev/sdc");
-}
-
-/// What udev's incremental assembly leaves with a member missing: the rest
-/// gathered as spares, not started.
-fn gathered(members: &[&str]) -> MdArray {
-    MdArray {
-        name: Some("tank".into()),
-        path: "/dev/md127".into(),
-        uuid: String::new(),
-        level: "unknown".into(),
-        metadata: Some("1.2".into()),
-        raid_devices: members.len() as u32,
-        members: members
-            .iter()
-            .map(|m| MdMember {
-                device: m.to_string(),
-                role: None,
-                state: "spare".into(),
-            })
-            .collect(),
-        state: MdState::Inactive,
-        size_bytes: 0,
-        signature: None,
-        holders: vec![],
-        mountpoints: vec![],
-        unreadable: None,
-    }
 }
 
 fn refusals(l: &crate::layout::Loaded, obs: &Observed) -> Vec<Why> {
@@ -91,7 +64,8 @@ fn a_gathered_set_missing_a_member_is_stopped_then_assembled_degraded() {
     let (l, mut obs) = nas();
     taken_down(&mut obs);
     pull_c(&mut obs);
-    obs.md_arrays.push(gathered(&["/dev/sdb1", "/dev/sda1"]));
+    obs.md_arrays
+        .push(inactive(Some("tank"), "", &["/dev/sdb1", "/dev/sda1"]));
     for p in ["/dev/sda1", "/dev/sdb1"] {
         part_mut(&mut obs, p).holders = vec!["md127".into()];
     }

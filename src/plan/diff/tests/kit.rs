@@ -355,3 +355,31 @@ pub fn expect(got: String, want: &str) {
         panic!("the diff differs:\n--- got ---\n{got}--- want ---\n{want}");
     }
 }
+
+/// What udev's incremental assembly leaves when a member is missing: the
+/// others gathered as spares, not started, size 0 (`uuid` as mdadm reports
+/// it; empty when it does not).
+pub fn inactive(name: Option<&str>, uuid: &str, members: &[&str]) -> MdArray {
+    MdArray {
+        name: name.map(str::to_string),
+        path: "/dev/md127".into(),
+        uuid: uuid.into(),
+        level: "unknown".into(),
+        metadata: Some("1.2".into()),
+        raid_devices: members.len() as u32,
+        members: members
+            .iter()
+            .map(|m| MdMember {
+                device: m.to_string(),
+                role: None,
+                state: "spare".into(),
+            })
+            .collect(),
+        state: MdState::Inactive,
+        size_bytes: 0,
+        signature: None,
+        holders: vec![],
+        mountpoints: vec![],
+        unreadable: None,
+    }
+}

@@ -3,39 +3,15 @@
 
 use super::NAS;
 use super::kit::*;
-use crate::probe::{MdArray, MdMember, MdState, Observed, Table};
+use crate::probe::{MdState, Observed, Table};
+
+/// The inactive arrays' UUID, which none of the members carries.
+const MD127_UUID: &str = "00000000:00000000:00000000:00000009";
 
 fn nas() -> (crate::layout::Loaded, Observed) {
     let l = layout(NAS);
     let obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
     (l, obs)
-}
-
-/// What udev's incremental assembly leaves when a member is missing: the
-/// others gathered as spares, not started, size 0.
-fn inactive(name: Option<&str>, members: &[&str]) -> MdArray {
-    MdArray {
-        name: name.map(str::to_string),
-        path: "/dev/md127".into(),
-        uuid: "00000000:00000000:00000000:00000009".into(),
-        level: "unknown".into(),
-        metadata: Some("1.2".into()),
-        raid_devices: members.len() as u32,
-        members: members
-            .iter()
-            .map(|m| MdMember {
-                device: m.to_string(),
-                role: None,
-                state: "spare".into(),
-            })
-            .collect(),
-        state: MdState::Inactive,
-        size_bytes: 0,
-        signature: None,
-        holders: vec![],
-        mountpoints: vec![],
-        unreadable: None,
-    }
 }
 
 #[test]
@@ -71,8 +47,11 @@ fn stopped_array_is_assembled_and_looked_into_later() {
 fn inactive_array_is_refused_never_created_over() {
     let (l, mut obs) = nas();
     taken_down(&mut obs);
-    obs.md_arrays
-        .push(inactive(Some("tank"), &["/dev/sdb1", "/dev/sda1"]));
+    obs.md_arrays.push(inactive(
+        Some("tank"),
+        MD127_UUID,
+        &["/dev/sdb1", "/dev/sda1"],
+    ));
     for p in ["/dev/sda1", "/dev/sdb1"] {
         part_mut(&mut obs, p).holders = vec!["md127".into()];
     }
@@ -104,7 +83,8 @@ refused: tank: array tank (/dev/md127) exists but is not running (inactive, 2 of
 fn inactive_array_without_a_name_is_found_by_its_members() {
     let (l, mut obs) = nas();
     taken_down(&mut obs);
-    obs.md_arrays.push(inactive(None, &["/dev/sdc1"]));
+    obs.md_arrays
+        .push(inactive(None, MD127_UUID, &["/dev/sdc1"]));
     part_mut(&mut obs, "/dev/sdc1").holders = vec!["md127".into()];
     expect(diff_of(&l, &obs), "
  1 keep    wipe the signatures on disk a (/dev/sda)
