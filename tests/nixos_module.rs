@@ -181,6 +181,7 @@ fn zfs_raidz2() -> Observed {
         name: "tank".into(),
         health: "ONLINE".into(),
         vdevs: BAYS.iter().map(|b| format!("/dev/{b}1")).collect(),
+        unavailable: Vec::new(),
         datasets: datasets.iter().map(|d| format!("tank{d}")).collect(),
     }];
     obs

@@ -374,6 +374,9 @@ pub struct Zpool {
     pub health: String,
     /// Leaf vdev device paths (from `zpool status -P`).
     pub vdevs: Vec<String>,
+    /// Those of `vdevs` that are not online (`UNAVAIL`, `FAULTED`, `REMOVED`…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
     /// Datasets of this pool, the pool's root dataset included.
     pub datasets: Vec<String>,
 }

@@ -32,11 +32,21 @@ pub fn parse_zpool_list(text: &str) -> Result<Vec<(String, String)>, ProbeError>
     Ok(out)
 }
 
-/// Parses `zpool status -P` into each pool's leaf vdev paths (data, log, cache and spare
+/// One leaf vdev of `zpool status -P`: its path and state (`ONLINE`,
+/// `UNAVAIL`, `FAULTED`, `REMOVED`, `OFFLINE`, `AVAIL` for a spare…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    /// Full path; for a missing device the path it `was`.
+    pub path: String,
+    /// Its STATE column.
+    pub state: String,
+}
+
+/// Parses `zpool status -P` into each pool's leaf vdevs (data, log, cache and spare
 /// devices alike). A missing device appears as a GUID with `was /dev/…`; that old path is
 /// reported, since the device still belongs to the pool.
-pub fn parse_zpool_status(text: &str) -> Result<Vec<(String, Vec<String>)>, ProbeError> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+pub fn parse_zpool_status(text: &str) -> Result<Vec<(String, Vec<Leaf>)>, ProbeError> {
+    let mut out: Vec<(String, Vec<Leaf>)> = Vec::new();
     let mut in_config = false;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -55,15 +65,21 @@ pub fn parse_zpool_status(text: &str) -> Result<Vec<(String, Vec<String>)>, Prob
         } else if t.starts_with("errors:") {
             in_config = false;
         } else if in_config {
-            let Some((_, vdevs)) = out.last_mut() else {
+            let Some((_, leaves)) = out.last_mut() else {
                 continue;
             };
+            let mut words = t.split_whitespace();
+            let first = words.next().unwrap_or_default();
+            let state = words.next().unwrap_or_default().to_string();
             let path = match t.split_once(" was ") {
                 Some((_, was)) => was.trim(),
-                None => t.split_whitespace().next().unwrap_or_default(),
+                None => first,
             };
             if path.starts_with('/') {
-                vdevs.push(path.to_string());
+                leaves.push(Leaf {
+                    path: path.to_string(),
+                    state,
+                });
             }
         }
     }
@@ -107,12 +123,16 @@ mod tests {
 
         let status = parse_zpool_status(&fixture("zfs/zpool-status-P-handwritten.txt")).unwrap();
         let id = |n: &str| format!("/dev/disk/by-id/ata-QEMU_HARDDISK_SATA{n}");
+        let paths: Vec<(&str, Vec<String>)> = status
+            .iter()
+            .map(|(p, l)| (p.as_str(), l.iter().map(|l| l.path.clone()).collect()))
+            .collect();
         assert_eq!(
-            status,
+            paths,
             [
-                ("backup".to_string(), vec!["/dev/sdf1".to_string()]),
+                ("backup", vec!["/dev/sdf1".to_string()]),
                 (
-                    "tank".to_string(),
+                    "tank",
                     [
                         "0-part1", "1-part1", "2-part1", "3-part1", "4-part1", "5-part2", "6-part1"
                     ]
@@ -120,6 +140,11 @@ mod tests {
                     .to_vec()
                 ),
             ]
+        );
+        let states: Vec<&str> = status[1].1.iter().map(|l| l.state.as_str()).collect();
+        assert_eq!(
+            states,
+            ["ONLINE", "ONLINE", "ONLINE", "ONLINE", "UNAVAIL", "ONLINE", "AVAIL"]
         );
 
         let datasets = parse_zfs_list(&fixture("zfs/zfs-list-handwritten.txt")).unwrap();

@@ -209,11 +209,18 @@ pub(super) fn zpools(raw: &RawProbe) -> Result<Vec<Zpool>, ProbeError> {
     parse_zpool_list(list)?
         .into_iter()
         .map(|(name, health)| {
-            let vdevs = status
+            let leaves = status
                 .iter()
                 .find(|(pool, _)| *pool == name)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
+            let vdevs = leaves.iter().map(|l| l.path.clone()).collect();
+            // What a pool is degraded by; a spare waiting (AVAIL) or in use is not.
+            let unavailable = leaves
+                .iter()
+                .filter(|l| !matches!(l.state.as_str(), "ONLINE" | "AVAIL" | "INUSE"))
+                .map(|l| l.path.clone())
+                .collect();
             let prefix = format!("{name}/");
             let datasets = datasets
                 .iter()
@@ -224,6 +231,7 @@ pub(super) fn zpools(raw: &RawProbe) -> Result<Vec<Zpool>, ProbeError> {
                 name,
                 health,
                 vdevs,
+                unavailable,
                 datasets,
             })
         })
