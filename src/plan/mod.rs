@@ -151,6 +151,13 @@ pub enum Action {
         devid: u64,
         new: String,
     },
+    /// Resilver a pool's lost device (`old`, as `zpool status` names it) onto
+    /// `new` (`zpool replace`).
+    ZpoolReplace {
+        pool: String,
+        old: String,
+        new: String,
+    },
 }
 
 impl Action {
@@ -182,7 +189,9 @@ impl Action {
                 devices.iter().collect()
             }
             Action::MdCreate { members, .. } => members.iter().collect(),
-            Action::MdAdd { member, .. } | Action::BtrfsReplace { new: member, .. } => vec![member],
+            Action::MdAdd { member, .. }
+            | Action::BtrfsReplace { new: member, .. }
+            | Action::ZpoolReplace { new: member, .. } => vec![member],
             _ => vec![],
         }
     }

@@ -109,7 +109,7 @@ fn add(n: &mut Needs, a: &Action) {
                 }),
             }
         }
-        Action::ZpoolCreate { .. } | Action::ZfsCreate { .. } => {
+        Action::ZpoolCreate { .. } | Action::ZfsCreate { .. } | Action::ZpoolReplace { .. } => {
             n.drivers.insert("zfs");
         }
         Action::Mount { fstype, .. } => {

@@ -44,7 +44,7 @@ pub enum Refused {
     /// The disk's member is marked faulty in the running array and the disk
     /// is still in: it has to be swapped first.
     StillFaulty { disk: String, array: String },
-    /// btrfs does not say which devid the gone device had.
+    /// btrfs or ZFS does not say which of its devices the gone one was.
     NoDevid { disk: String, array: String },
 }
 
@@ -73,8 +73,8 @@ impl std::fmt::Display for Refused {
             ),
             Refused::NoDevid { disk, array } => write!(
                 f,
-                "btrfs {array} does not say which device {disk} was (no devid missing): \
-                 see `btrfs filesystem show`"
+                "{array} does not say which of its devices {disk} was (`btrfs filesystem \
+                 show` / `zpool status`)"
             ),
             Refused::StillFaulty { disk, array } => write!(
                 f,
@@ -150,6 +150,7 @@ pub fn replace(
                 Action::MdCreate { name, .. } | Action::MdAssemble { name, .. } => {
                     Some(format!("array {name}"))
                 }
+                Action::ZpoolCreate { name, .. } => Some(format!("pool {name}")),
                 Action::Mkfs {
                     format,
                     devices,
@@ -213,11 +214,38 @@ pub fn replace(
             .cloned(),
     );
     for (d, g) in &targets {
-        if let Kind::Btrfs { .. } = d.kind {
-            let devid = g.slot.ok_or_else(|| Refused::NoDevid {
+        if let Kind::Zfs { .. } = d.kind {
+            let old = g.known_as.clone().ok_or_else(|| Refused::NoDevid {
                 disk: disk.into(),
                 array: d.array.clone(),
             })?;
+            steps.push(Step {
+                id: 0,
+                change: Change::Create,
+                subject: d.array.clone(),
+                description: format!(
+                    "resilver pool {}'s {old} onto {} ({disk})",
+                    d.array, g.device
+                ),
+                reason: Some(format!("{disk} {}", g.how)),
+                disks: vec![disk.to_string()],
+                action: Action::ZpoolReplace {
+                    pool: d.array.clone(),
+                    old,
+                    new: g.device.clone(),
+                },
+            });
+            continue;
+        }
+        if let Kind::Btrfs { .. } = d.kind {
+            let devid = g
+                .known_as
+                .as_deref()
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| Refused::NoDevid {
+                    disk: disk.into(),
+                    array: d.array.clone(),
+                })?;
             let Some((_, through)) = d.in_sync.first() else {
                 return Err(Refused::CannotRun(Box::new((*d).clone())));
             };

@@ -112,6 +112,9 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             c.extend(members.iter().cloned());
             vec![c]
         }
+        Action::ZpoolReplace { pool, old, new } => {
+            vec![v(&["zpool", "replace", "-f", pool, old, new])]
+        }
         // Read-write first: an array assembled read-only (rescue) or
         // auto-read-only (udev) would not start rebuilding onto the new member.
         Action::MdAdd { device, member, .. } => vec![

@@ -144,7 +144,9 @@ mod tests {
         let states: Vec<&str> = status[1].1.iter().map(|l| l.state.as_str()).collect();
         assert_eq!(
             states,
-            ["ONLINE", "ONLINE", "ONLINE", "ONLINE", "UNAVAIL", "ONLINE", "AVAIL"]
+            [
+                "ONLINE", "ONLINE", "ONLINE", "ONLINE", "UNAVAIL", "ONLINE", "AVAIL"
+            ]
         );
 
         let datasets = parse_zfs_list(&fixture("zfs/zfs-list-handwritten.txt")).unwrap();

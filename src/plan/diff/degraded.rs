@@ -10,6 +10,7 @@
 //! of how many members each level may lose.
 
 mod btrfs;
+mod zfs;
 
 use super::lookup::{describe_disk, find_disk, md_array, show_sig, signature, unknown};
 use crate::layout::validate::{Holder, Walk};
@@ -45,6 +46,9 @@ pub enum Kind {
     /// A multi-device btrfs: its profile (`raid1`, the weaker of data and
     /// metadata) and how many devices that lets it lose.
     Btrfs { profile: String, may_lose: usize },
+    /// A ZFS pool: its layout (`raidz2`, `mirror`) and how many devices that
+    /// lets it lose.
+    Zfs { mode: String, may_lose: usize },
 }
 
 /// A planned member that is not in its array.
@@ -56,9 +60,10 @@ pub struct Gone {
     pub device: String,
     /// How it is gone.
     pub how: How,
-    /// For btrfs, the devid the filesystem knew it by (what `btrfs replace`
-    /// names a missing device by), when it can tell.
-    pub slot: Option<u64>,
+    /// What the filesystem or pool knows it by, when it can tell: a btrfs
+    /// devid, the path ZFS remembers (`was /dev/…`). What `btrfs replace` and
+    /// `zpool replace` name the missing device by.
+    pub known_as: Option<String>,
 }
 
 /// How a planned member is not in its array.
@@ -89,7 +94,7 @@ impl Degraded {
     pub fn can_run(&self) -> bool {
         match &self.kind {
             Kind::Md { level } => can_run(*level, self.planned(), self.in_sync.len()),
-            Kind::Btrfs { may_lose, .. } => {
+            Kind::Btrfs { may_lose, .. } | Kind::Zfs { may_lose, .. } => {
                 !self.in_sync.is_empty() && self.gone.len() <= *may_lose
             }
         }
@@ -133,11 +138,13 @@ impl std::fmt::Display for Degraded {
         let state = match (&self.kind, self.running, self.rebuilding) {
             (Kind::Btrfs { .. }, true, _) => "mounted".to_string(),
             (Kind::Btrfs { .. }, false, _) => "not mounted".to_string(),
+            (Kind::Zfs { .. }, _, _) => "imported".to_string(),
             (Kind::Md { .. }, running, rebuilding) => md_state(running, rebuilding, &self.device),
         };
         let (members, what) = match &self.kind {
             Kind::Md { level } => ("members in sync", format!("RAID{level} to run")),
             Kind::Btrfs { profile, .. } => ("devices present", format!("btrfs {profile} to mount")),
+            Kind::Zfs { mode, .. } => ("devices online", format!("a {mode} pool")),
         };
         write!(
             f,
@@ -384,7 +391,7 @@ pub fn assess(loaded: &Loaded, obs: &Observed, kernel: &BTreeMap<String, String>
                     disk: p.disk.clone(),
                     device: p.device.clone(),
                     how,
-                    slot: None,
+                    known_as: None,
                 }),
             }
         }
@@ -397,6 +404,7 @@ pub fn assess(loaded: &Loaded, obs: &Observed, kernel: &BTreeMap<String, String>
         out.push(d);
     }
     out.extend(btrfs::assess(loaded, obs, kernel));
+    out.extend(zfs::assess(loaded, obs, kernel));
     out
 }
 

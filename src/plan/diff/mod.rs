@@ -286,10 +286,24 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             (c, None)
         }
         Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
-        Action::ZpoolCreate { name, .. } => (fs::zpool(s.obs, name), None),
+        Action::ZpoolCreate { name, .. } => {
+            let degraded = s
+                .degraded
+                .iter()
+                .find(|d| matches!(d.kind, degraded::Kind::Zfs { .. }) && &d.array == name);
+            match degraded {
+                Some(d) => {
+                    replace = Some((st.action.clone(), format!("keep pool {name}, degraded")));
+                    return_reason(d)
+                }
+                None => (fs::zpool(s.obs, name), None),
+            }
+        }
         Action::ZfsCreate { name, .. } => (fs::dataset(s.obs, name), None),
         // Only `replace` plans these, after the diff.
-        Action::MdAdd { .. } | Action::BtrfsReplace { .. } => (Change::Create, None),
+        Action::MdAdd { .. } | Action::BtrfsReplace { .. } | Action::ZpoolReplace { .. } => {
+            (Change::Create, None)
+        }
         Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
             (Change::Change, None)
         }

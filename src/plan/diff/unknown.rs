@@ -129,6 +129,7 @@ impl Stack {
             Action::Mount { source, .. } => vec![source.clone()],
             Action::MdAdd { device, member, .. } => vec![device.clone(), member.clone()],
             Action::BtrfsReplace { device, new, .. } => vec![device.clone(), new.clone()],
+            Action::ZpoolReplace { pool, new, .. } => vec![pool.clone(), new.clone()],
             Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
         };
         let mut out = Vec::new();

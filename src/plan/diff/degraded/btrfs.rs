@@ -187,7 +187,7 @@ pub(super) fn assess(
                 disk: m.disk.clone(),
                 device: m.device.clone(),
                 how,
-                slot: missing.next(),
+                known_as: missing.next().map(|id| id.to_string()),
             });
         }
         if !d.gone.is_empty() {

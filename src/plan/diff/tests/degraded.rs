@@ -198,7 +198,11 @@ fn a_btrfs_with_a_device_pulled_is_kept_and_mounts_degraded() {
     let Why::Degraded(d) = &r.reason else {
         panic!()
     };
-    assert_eq!(d.gone[0].slot, Some(3), "the devid btrfs replace names");
+    assert_eq!(
+        d.gone[0].known_as.as_deref(),
+        Some("3"),
+        "the devid btrfs replace names"
+    );
     assert!(d.can_run());
 }
 
@@ -217,5 +221,74 @@ fn a_btrfs_without_redundancy_cannot_lose_a_device() {
     assert!(
         !d.expect("degraded").can_run(),
         "data single: nothing to mount from"
+    );
+}
+
+/// Three disks, a raidz1 pool over their partitions.
+const ZFS: &str = "
+disk:
+  a: { device: /dev/sda, content: { type: gpt, partitions: { zfs: { size: 100%, content: { type: zfs, pool: tank } } } } }
+  b: { device: /dev/sdb, content: { type: gpt, partitions: { zfs: { size: 100%, content: { type: zfs, pool: tank } } } } }
+  c: { device: /dev/sdc, content: { type: gpt, partitions: { zfs: { size: 100%, content: { type: zfs, pool: tank } } } } }
+zpool:
+  tank:
+    type: zpool
+    mode: raidz1
+";
+
+/// The pool imported, c's device unavailable (`was /dev/sdc1`).
+fn zfs_degraded() -> (crate::layout::Loaded, Observed) {
+    let l = layout(ZFS);
+    let mut obs = installed(&l, &blank(&["sda", "sdb", "sdc"], 4 * GIB));
+    obs.mounts.clear();
+    for d in ["a", "b", "c"] {
+        let p = part_mut(&mut obs, &format!("/dev/sd{d}1"));
+        p.signature = Some(sig("zfs_member", Some("tank"), "1"));
+        p.by_id = vec![format!("/dev/disk/by-id/ata-X_sd{d}-part1")];
+    }
+    obs.zpools.push(crate::probe::Zpool {
+        name: "tank".into(),
+        health: "DEGRADED".into(),
+        vdevs: vec![
+            "/dev/disk/by-id/ata-X_sda-part1".into(),
+            "/dev/sdb1".into(),
+            "/dev/sdc1".into(),
+        ],
+        unavailable: vec!["/dev/sdc1".into()],
+        datasets: vec!["tank".into(), "tank/data".into()],
+    });
+    (l, obs)
+}
+
+#[test]
+fn a_zfs_pool_with_a_device_unavailable_is_kept_and_named() {
+    let (l, mut obs) = zfs_degraded();
+    // c was swapped for a blank drive.
+    let c = disk_mut(&mut obs, "/dev/sdc");
+    c.partitions.clear();
+    c.table = crate::probe::Table::None;
+    let got = diff_of(&l, &obs);
+    assert!(!got.contains("destroy"), "{got}");
+    assert!(got.contains("keep    keep pool tank, degraded"), "{got}");
+    let why = refusals(&l, &obs);
+    let Some(Why::Degraded(d)) = why.iter().find(|w| matches!(w, Why::Degraded(_))) else {
+        panic!("{why:?}")
+    };
+    assert_eq!(
+        d.to_string(),
+        "degraded: 2 of 3 devices online, imported; c blank (a new disk) (/dev/sdc1)"
+    );
+    assert_eq!(d.gone[0].known_as.as_deref(), Some("/dev/sdc1"));
+    let (plan, _) = against(&l, &obs, &Default::default()).unwrap();
+    let degraded = vec![d.clone()];
+    let Ok(crate::plan::repair::Repair::Run(p)) =
+        crate::plan::repair::replace(&plan, &obs, &degraded, "c")
+    else {
+        panic!("expected steps")
+    };
+    let sh = crate::plan::script::sh(&p);
+    assert!(
+        sh.contains("zpool replace -f tank /dev/sdc1 /dev/sdc1"),
+        "{sh}"
     );
 }
