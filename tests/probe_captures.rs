@@ -136,7 +136,7 @@ fn diff_of_layout(raw: &probe::raw::RawProbe, layout_file: &str) -> String {
 }
 
 #[test]
-fn inactive_array_after_a_bay_was_replaced_is_refused_not_created_over() {
+fn inactive_array_after_a_bay_was_replaced_is_degraded_not_created_over() {
     // After an install with data on the RAID6, bay 3's disk was swapped for a
     // blank one; udev's incremental assembly left the four old members in an
     // inactive md127. The diff once planned `create make ext4 on /dev/md/tank`
@@ -148,30 +148,32 @@ fn inactive_array_after_a_bay_was_replaced_is_refused_not_created_over() {
         "diff of  against the live disks
     8  create   write a GPT with 1 partition on bay3
    17  create   clear old signatures on new partition /dev/sdc1
-   22  change   assemble the existing array tank from 5 devices
-                  because array tank (/dev/md127) exists but is not running (inactive); refused
-   23  change   format LUKS2 `tank-crypt` on /dev/md/tank
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-   24  change   open LUKS `tank-crypt` as /dev/mapper/tank-crypt
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-   25  change   make ext4 on /dev/mapper/tank-crypt
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-   26  create   mount /dev/mmcblk0p2 on /mnt
-   27  create   mount /dev/mmcblk0p1 on /mnt/boot
-   28  change   mount /dev/mapper/tank-crypt on /mnt/srv
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-9 steps to run, 19 already done; nothing is destroyed
-refused: tank: array tank (/dev/md127) exists but is not running (inactive, 4 of 5 members: \
-/dev/sde1 /dev/sdd1 /dev/sdb1 /dev/sda1); nasstrap will not write over it (`mdadm --run /dev/md127` \
-starts it, `mdadm --stop /dev/md127` stops it)
+   22  change   stop /dev/md127, the members of tank gathered but not started
+                  because its members are assembled again below
+   23  change   assemble array tank degraded from 4 of its 5 devices
+                  because degraded: 4 of 5 members in sync, not started (/dev/md127 inactive); \
+bay3 blank (a new disk) (/dev/sdc1)
+   24  create   format LUKS2 `tank-crypt` on /dev/md/tank
+                  because not visible until the array is assembled; apply assembles it and looks again
+   25  create   open LUKS `tank-crypt` as /dev/mapper/tank-crypt
+                  because not visible until the array is assembled; apply assembles it and looks again
+   26  create   make ext4 on /dev/mapper/tank-crypt
+                  because not visible until the array is assembled; apply assembles it and looks again
+   27  create   mount /dev/mmcblk0p2 on /mnt
+   28  create   mount /dev/mmcblk0p1 on /mnt/boot
+   29  create   mount /dev/mapper/tank-crypt on /mnt/srv
+10 steps to run, 19 already done; nothing is destroyed
+refused: tank: degraded: 4 of 5 members in sync, not started (/dev/md127 inactive); bay3 blank \
+(a new disk) (/dev/sdc1)
 "
     );
 }
 
 #[test]
-fn stopped_by_hand_the_old_members_are_destroyed_not_created_over() {
-    // The same, after `mdadm --stop /dev/md127`: the four old members still
-    // carry the array's superblock, so the new array destroys them.
+fn stopped_by_hand_the_members_are_a_degraded_array_never_created_over() {
+    // The same, after `mdadm --stop /dev/md127`: the four members still carry
+    // the array's superblock. This once planned DESTROY create RAID6 over all
+    // five bays — the one answer that loses the data: it is the array, degraded.
     let mut raw: probe::raw::RawProbe =
         serde_json::from_str(&fixture("raw/qemu-helios64-luks-inactive-handwritten.json")).unwrap();
     raw.mdstat = Some(
@@ -188,23 +190,26 @@ fn stopped_by_hand_the_old_members_are_destroyed_not_created_over() {
         "diff of  against the live disks
     8  create   write a GPT with 1 partition on bay3
    17  create   clear old signatures on new partition /dev/sdc1
-   22  DESTROY  create RAID6 array tank from 5 devices
-                  because /dev/sda1 holds linux_raid_member 'any:tank'; /dev/sdb1 holds \
-linux_raid_member 'any:tank'; /dev/sdd1 holds linux_raid_member 'any:tank'; /dev/sde1 holds \
-linux_raid_member 'any:tank'
+   22  change   assemble array tank degraded from 4 of its 5 devices
+                  because degraded: 4 of 5 members in sync, not assembled; bay3 blank (a new disk) \
+(/dev/sdc1)
    23  create   format LUKS2 `tank-crypt` on /dev/md/tank
+                  because not visible until the array is assembled; apply assembles it and looks again
    24  create   open LUKS `tank-crypt` as /dev/mapper/tank-crypt
+                  because not visible until the array is assembled; apply assembles it and looks again
    25  create   make ext4 on /dev/mapper/tank-crypt
+                  because not visible until the array is assembled; apply assembles it and looks again
    26  create   mount /dev/mmcblk0p2 on /mnt
    27  create   mount /dev/mmcblk0p1 on /mnt/boot
    28  create   mount /dev/mapper/tank-crypt on /mnt/srv
-9 steps to run, 19 already done; destroys data on: bay1, bay2, bay3, bay4, bay5
+9 steps to run, 19 already done; nothing is destroyed
+refused: tank: degraded: 4 of 5 members in sync, not assembled; bay3 blank (a new disk) (/dev/sdc1)
 "
     );
 }
 
 #[test]
-fn inactive_array_with_a_bay_removed_is_refused_not_formatted() {
+fn inactive_array_with_a_bay_removed_is_degraded_not_formatted() {
     // Bay 3 taken out: the layout's four remaining members are exactly the
     // inactive array's, which once passed for "keep", and `make ext4 on
     // /dev/md/tank` for "create".
@@ -222,19 +227,19 @@ fn inactive_array_with_a_bay_removed_is_refused_not_formatted() {
     assert_eq!(
         diff_of_layout(&raw, "layouts/helios64.yaml"),
         "diff of  against the live disks
-   19  change   assemble the existing array tank from 4 devices
-                  because array tank (/dev/md127) exists but is not running (inactive); refused
-   20  change   make ext4 on /dev/md/tank
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-   21  create   mount /dev/mmcblk0p2 on /mnt
-   22  create   mount /dev/mmcblk0p1 on /mnt/boot
-   23  change   mount /dev/md/tank on /mnt/srv
-                  because it is on array tank, which is not running: what is there cannot be seen; refused
-5 steps to run, 18 already done; nothing is destroyed
-refused: bay3: /dev/sdc is not present
-refused: tank: array tank (/dev/md127) exists but is not running (inactive, 4 of 5 members: \
-/dev/sde1 /dev/sdd1 /dev/sdb1 /dev/sda1); nasstrap will not write over it (`mdadm --run /dev/md127` \
-starts it, `mdadm --stop /dev/md127` stops it)
+   19  change   stop /dev/md127, the members of tank gathered but not started
+                  because its members are assembled again below
+   20  change   assemble array tank degraded from 4 of its 5 devices
+                  because degraded: 4 of 5 members in sync, not started (/dev/md127 inactive); \
+bay3 missing (/dev/sdc1)
+   21  create   make ext4 on /dev/md/tank
+                  because not visible until the array is assembled; apply assembles it and looks again
+   22  create   mount /dev/mmcblk0p2 on /mnt
+   23  create   mount /dev/mmcblk0p1 on /mnt/boot
+   24  create   mount /dev/md/tank on /mnt/srv
+6 steps to run, 18 already done; nothing is destroyed
+refused: tank: degraded: 4 of 5 members in sync, not started (/dev/md127 inactive); bay3 missing \
+(/dev/sdc1)
 "
     );
 }
