@@ -33,7 +33,7 @@ pub fn schema() -> Value {
     let partition = obj(
         json!({
             "type": { "type": "string", "description": "sgdisk code (8300, FD00, EF00, EF02, 8200, BF00…) or type GUID" },
-            "size": size, "start": size, "end": { "type": "string", "description": "+SIZE, -SIZE (from the end) or an absolute offset" },
+            "size": size, "start": size, "end": { "type": "string", "description": "+SIZE, -SIZE (back from the end) or the offset of its last sector, as sgdisk reads them" },
             "name": {}, "label": { "type": "string", "maxLength": 36 }, "priority": { "type": "integer" }, "alignment": {},
             "attributes": { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 63 } },
             "bootable": { "type": "boolean", "description": "GPT attribute bit 2, what U-Boot's distro boot scans" },

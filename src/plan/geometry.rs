@@ -247,6 +247,25 @@ fn sectors_up(bytes: u64, sector: u64) -> u64 {
     bytes.div_ceil(sector)
 }
 
+/// The last sector of the free space a partition starting at `first` may grow into:
+/// the sector before the next partition already placed above it, or the last usable one.
+fn room_end(first: u64, placed: &[(u64, u64, &Partition)], last_usable: u64) -> u64 {
+    placed
+        .iter()
+        .filter(|(f, _, _)| *f > first)
+        .map(|(f, _, _)| f - 1)
+        .fold(last_usable, u64::min)
+}
+
+/// Where sgdisk ends free space that reaches `limit`: disko runs it with `--align-end`, so a
+/// partition taking the rest, and the base of an end counted back from the disk's end
+/// (`-1G`), stop just before an aligned sector — unless that leaves nothing after `first`,
+/// when sgdisk keeps `limit` (gptfdisk's `FindLastInFree`).
+fn aligned_end(first: u64, limit: u64, align: u64) -> u64 {
+    let top = (limit + 1) / align * align;
+    if top > first { top - 1 } else { limit }
+}
+
 /// Lay out the GPT of `disk`. `boot_medium` applies the board's 16 MiB rule.
 pub fn table(
     seed: &str,
@@ -365,6 +384,11 @@ pub fn table(
                 }
                 lba
             }
+            // sgdisk's default start (disko's `start = "0"`) is the first aligned sector of
+            // the largest free space; this is the first after the previous partition. They
+            // agree while the partitions fill the disk in order, as in every disko example;
+            // where a small tail is left beside a larger gap, sgdisk would put the partition
+            // in the gap, out of order, which no layout means.
             None => cursor.checked_next_multiple_of(align).unwrap_or(u64::MAX),
         };
         let last = match (&p.end, lengths[i]) {
@@ -373,9 +397,17 @@ pub fn table(
                 let Some(b) = bytes_at(s, e.pos, &e.path, facts, diags) else {
                     continue;
                 };
+                // As sgdisk reads them (disko passes `end` to `--new` unchanged): `-SIZE`
+                // counts back from the aligned end of the free space, and an absolute end
+                // is the last sector itself, so `128M` ends on sector 262144 (at 512 bytes)
+                // and the partition is a sector longer than 127 MiB. Odd, but a disk disko
+                // made must plan as it is, not as something to rewrite.
                 let lba = match e.v {
-                    End::Minus(_) => last_usable.checked_sub(sectors_up(b, sector)),
-                    _ => (b / sector).checked_sub(1),
+                    End::Minus(_) => {
+                        aligned_end(first, room_end(first, &placed, last_usable), align)
+                            .checked_sub(sectors_up(b, sector))
+                    }
+                    _ => Some(b / sector),
                 };
                 match lba {
                     Some(l) if l >= first => l,
@@ -392,7 +424,8 @@ pub fn table(
             }
             (_, Some(len)) => first.saturating_add(len.max(1)) - 1,
             (_, None) => {
-                // The rest: up to what the following partitions need, aligned.
+                // The rest: up to what the following partitions need (disko puts it last,
+                // so usually nothing), ending where sgdisk's `--align-end` ends it.
                 let after: u64 = lengths[i + 1..].iter().fold(0u64, |acc, l| {
                     acc.saturating_add(
                         l.unwrap_or(0)
@@ -400,8 +433,7 @@ pub fn table(
                             .unwrap_or(u64::MAX),
                     )
                 });
-                let end = (last_usable + 1).saturating_sub(after);
-                let end = if after > 0 { end - end % align } else { end };
+                let end = (room_end(first, &placed, last_usable) + 1).saturating_sub(after);
                 if end <= first {
                     no_room = true;
                     diags.push(err(
@@ -412,7 +444,7 @@ pub fn table(
                     ));
                     first
                 } else {
-                    end - 1
+                    aligned_end(first, end - 1, align)
                 }
             }
         };
@@ -547,3 +579,6 @@ pub fn table(
         partitions: out,
     })
 }
+
+#[cfg(test)]
+mod tests;

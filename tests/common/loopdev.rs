@@ -79,6 +79,11 @@ pub struct Loop {
 impl Loop {
     /// A `size`-byte image in `dir` named `name`, attached.
     pub fn new(dir: &Path, name: &str, size: u64) -> Loop {
+        Loop::with_sector_size(dir, name, size, 512)
+    }
+
+    /// Like [`Loop::new`], with `sector`-byte logical sectors (512 or 4096).
+    pub fn with_sector_size(dir: &Path, name: &str, size: u64, sector: u32) -> Loop {
         let image = dir.join(format!("{name}.img"));
         let f = std::fs::File::create(&image).unwrap();
         f.set_len(size).unwrap();
@@ -88,6 +93,8 @@ impl Loop {
             "--find",
             "--show",
             "--partscan",
+            "--sector-size",
+            &sector.to_string(),
             image.to_str().unwrap(),
         ]);
         Loop { image, device }

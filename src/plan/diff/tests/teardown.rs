@@ -222,7 +222,7 @@ disk:
  3 destroy wipe the signatures on disk a (/dev/sda)
            because /dev/sda holds a GPT with 1 partition; /dev/sda1: crypto_LUKS
  4 destroy write a GPT with 3 partitions on a
-           because partition 1 `disk-a-vault` is at sectors 2048..8388574, planned 2048..2099199 holding crypto_LUKS
+           because partition 1 `disk-a-vault` is at sectors 2048..8386559, planned 2048..2099199 holding crypto_LUKS
  5 create  clear old signatures on new partition /dev/sda1
  6 create  clear old signatures on new partition /dev/sda2
  7 create  clear old signatures on new partition /dev/sda3
