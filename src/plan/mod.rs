@@ -158,6 +158,22 @@ pub enum Action {
         old: String,
         new: String,
     },
+    /// Run one of the layout's disko hooks with `sh -c`: shell text shown in
+    /// full, run only with `--allow-hooks`. It runs when step `step` runs
+    /// (create hooks when their owner is made, mount hooks with the mount),
+    /// just before it (`pre…`) or after it.
+    Hook {
+        /// Which hook.
+        hook: crate::layout::HookKind,
+        /// What carries it (`pool tank`).
+        owner: String,
+        /// Where the layout writes it: `line:col: path`.
+        at: String,
+        /// The step it belongs to (its id in this plan).
+        step: u32,
+        /// The shell text, verbatim.
+        script: String,
+    },
 }
 
 impl Action {
@@ -248,6 +264,23 @@ pub struct Plan {
     pub disks: Vec<DiskPlan>,
     /// Ordered steps.
     pub steps: Vec<Step>,
+}
+
+/// Number `steps` from 1 in their order, and point each hook at its step's
+/// new id (a hook whose step is gone points at 0).
+pub fn renumber(steps: &mut [Step]) {
+    let new: std::collections::HashMap<u32, u32> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.id != 0)
+        .map(|(i, s)| (s.id, i as u32 + 1))
+        .collect();
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.id = i as u32 + 1;
+        if let Action::Hook { step, .. } = &mut s.action {
+            *step = new.get(step).copied().unwrap_or(0);
+        }
+    }
 }
 
 impl Plan {

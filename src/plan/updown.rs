@@ -8,7 +8,8 @@ use crate::probe::Observed;
 /// arrays, open LUKS, mount — refused when anything else is missing, because
 /// then the disks do not hold this layout yet (the error lists what apply
 /// would run). `read_only` assembles arrays and opens LUKS read-only and
-/// mounts with `ro`.
+/// mounts with `ro`. The layout's mount hooks do not run here: hooks run
+/// only with `apply --allow-hooks` (they are kept, and say so).
 pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
     let missing: Vec<String> = plan
         .steps
@@ -17,7 +18,10 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
             s.change != Change::Keep
                 && !matches!(
                     s.action,
-                    Action::MdAssemble { .. } | Action::LuksOpen { .. } | Action::Mount { .. }
+                    Action::MdAssemble { .. }
+                        | Action::LuksOpen { .. }
+                        | Action::Mount { .. }
+                        | Action::Hook { .. }
                 )
         })
         .map(|s| format!("step {}: {}", s.id, s.description))
@@ -26,6 +30,12 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
         return Err(missing);
     }
     let mut p = plan.clone();
+    for st in &mut p.steps {
+        if matches!(st.action, Action::Hook { .. }) && st.change != Change::Keep {
+            st.change = Change::Keep;
+            st.reason = Some("`nasstrap mount` runs no hooks; `apply --allow-hooks` does".into());
+        }
+    }
     if read_only {
         for st in &mut p.steps {
             make_read_only(&mut st.action);
