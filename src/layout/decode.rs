@@ -12,6 +12,9 @@ use super::model::{At, Hook, HookKind};
 use super::size::{self, Parsed, Size};
 use super::yaml::{Key, Kind, Node};
 
+/// Why an object has no step for a kind of hook, and what to do instead.
+pub type NoStep = (&'static str, &'static str);
+
 /// Collects diagnostics while the tree is read.
 #[derive(Default)]
 pub struct Ctx {
@@ -338,8 +341,8 @@ impl Ctx {
     pub fn hooks(
         &mut self,
         o: &Obj,
-        create: Result<(), &str>,
-        mount: Result<(), &str>,
+        create: Result<(), NoStep>,
+        mount: Result<(), NoStep>,
     ) -> Vec<Hook> {
         let mut out = Vec::new();
         for key in ["preUnmountHook", "postUnmountHook"] {
@@ -363,12 +366,12 @@ impl Ctx {
                 continue;
             };
             let why_not = if kind.is_create() { create } else { mount };
-            if let Err(why_not) = why_not {
+            if let Err((why, fix)) = why_not {
                 self.error(
                     n.pos,
                     &o.path_of(key),
-                    format!("`{key}` is not supported here: {why_not}"),
-                    Some("put the hook on the object whose step it is about".into()),
+                    format!("`{key}` is not supported here: {why}"),
+                    Some(fix.into()),
                 );
                 continue;
             }

@@ -1,7 +1,7 @@
 //! The layout vocabulary: tree → model. Mirrors disko's option names so a
 //! disko user translates 1:1 and disko's `nix eval --json` output loads as-is.
 
-use super::decode::{Ctx, Obj, join};
+use super::decode::{Ctx, NoStep, Obj, join};
 use super::diag::did_you_mean;
 use super::model::*;
 use super::names;
@@ -47,19 +47,29 @@ const UNSUPPORTED: [&str; 7] = [
 ];
 
 /// Why a disk or a table has no mount hooks.
-pub(crate) const NOT_MOUNTED_TABLE: &str =
-    "a disk or a table has no mount of its own: put the hook on the filesystem it holds";
+pub(crate) const NOT_MOUNTED_TABLE: NoStep = (
+    "a disk or a table has no mount of its own",
+    "put the hook on the filesystem it holds",
+);
 /// Why LUKS has no mount hooks.
-pub(crate) const NOT_MOUNTED_LUKS: &str =
-    "LUKS has no mount of its own: put the hook on the filesystem it holds";
+pub(crate) const NOT_MOUNTED_LUKS: NoStep = (
+    "LUKS has no mount of its own",
+    "put the hook on the filesystem it holds",
+);
 /// Why an array or pool member has no hooks.
-const MEMBER: &str = "a member of an array or pool has no step of its own: put the hook on the array in `mdadm:` or the pool in `zpool:`";
+const MEMBER: NoStep = (
+    "a member of an array or pool has no step of its own",
+    "put the hook on the array in `mdadm:` or the pool in `zpool:`",
+);
 
 /// Mount hooks need a mount to run with.
-pub(crate) fn mounted(o: &Obj) -> Result<(), &'static str> {
+pub(crate) fn mounted(o: &Obj) -> Result<(), NoStep> {
     match o.get("mountpoint") {
         Some(_) => Ok(()),
-        None => Err("it has no `mountpoint`, so nothing mounts it"),
+        None => Err((
+            "it has no `mountpoint`, so nothing mounts it",
+            "give it a mountpoint, or remove the hook",
+        )),
     }
 }
 
@@ -247,7 +257,10 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     let create = if gpt {
         Ok(())
     } else {
-        Err("a disk without a GPT has no create step of its own: put the hook on its content")
+        Err((
+            "a disk without a GPT has no create step of its own",
+            "put the hook on its content",
+        ))
     };
     let hooks = cx.hooks(&o, create, Err(NOT_MOUNTED_TABLE));
     let subject = checked(cx, site.pos, &site.path, names::subject("disk", name));
@@ -407,7 +420,7 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
                 "mountOptions",
             ]);
             let o = cx.obj(node, path, &keys)?;
-            let hooks = cx.hooks(&o, Ok(()), Err("swap is not mounted"));
+            let hooks = cx.hooks(&o, Ok(()), Err(("swap is not mounted", "remove the hook")));
             fs::label_args(
                 cx,
                 &o,

@@ -270,7 +270,10 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         if o.get("mountpoint").is_some() || subvolumes.iter().any(|s| s.mountpoint.is_some()) {
             Ok(())
         } else {
-            Err("nothing mounts a btrfs without a `mountpoint` on it or a subvolume")
+            Err((
+                "nothing mounts a btrfs without a `mountpoint` on it or a subvolume",
+                "give it a mountpoint, or remove the hook",
+            ))
         };
     let hooks = cx.hooks(&o, Ok(()), mount);
     Some(Btrfs {

@@ -18,7 +18,10 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
     let hooks = cx.hooks(
         &o,
         Ok(()),
-        Err("an array has no mount of its own: put the hook on the filesystem it holds"),
+        Err((
+            "an array has no mount of its own",
+            "put the hook on the filesystem it holds",
+        )),
     );
     let good_name = checked(cx, site.pos, &site.path, names::md_array(name));
     // disko's default level is 1.
@@ -172,7 +175,10 @@ fn dataset(cx: &mut Ctx, pool: &str, name: &str, site: Site, node: &Node) -> Opt
         &o,
         Ok(()),
         if zvol {
-            Err("a volume has no mount of its own: put the hook on the filesystem it holds")
+            Err((
+                "a volume has no mount of its own",
+                "put the hook on the filesystem it holds",
+            ))
         } else {
             mounted(&o)
         },
@@ -298,7 +304,11 @@ pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     let keys = with_hooks(&["type", "fsType", "device", "mountpoint", "mountOptions"]);
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "nodev");
-    let hooks = cx.hooks(&o, Err("a nodev filesystem has no create step"), Ok(()));
+    let hooks = cx.hooks(
+        &o,
+        Err(("a nodev filesystem has no create step", "use preMountHook")),
+        Ok(()),
+    );
     checked(cx, site.pos, &site.path, names::subject("nodev", name))?;
     // Only filesystems that have no device: with any other type, `device`
     // would mount a real device that the layout does not own.
