@@ -405,4 +405,49 @@ mod tests {
             Ok(())
         );
     }
+
+    #[test]
+    fn hooks_run_only_with_allow_hooks_and_each_is_named_where_it_is() {
+        let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, postCreateHook: touch /x }\n";
+        let l = crate::layout::load_str("x.yaml", src, &[]).unwrap();
+        let opts = crate::plan::Options {
+            layout_file: "layouts/x.yaml".into(),
+            ..Default::default()
+        };
+        let p = crate::plan::build(&l, &opts).unwrap();
+        let c = Consent {
+            allow_destroy: vec!["d1".into()],
+            yes: true,
+            allow_hooks: false,
+        };
+        // Refused before anything is asked, even where someone could answer.
+        let ui = Scripted::new(&[]);
+        let e = check(&p, &ids(), &c, &ui, &mut BTreeSet::new(), false).unwrap_err();
+        assert!(ui.seen.borrow().is_empty());
+        assert_eq!(
+            e.to_string(),
+            "refusing to run the layout's hooks without --allow-hooks:\n  layouts/x.yaml:4:79: disk.d1.content.postCreateHook: step 3: run postCreateHook of ext4 on /dev/sda\nnothing was changed; read each hook in full in `nasstrap plan` or `nasstrap diff`, then re-run with --allow-hooks"
+        );
+        let c = Consent {
+            allow_hooks: true,
+            ..c
+        };
+        assert_eq!(
+            check(&p, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+        // A hook the diff keeps does not run, so needs no consent.
+        let mut kept = p.clone();
+        for st in &mut kept.steps {
+            st.change = Change::Keep;
+        }
+        let c = Consent {
+            allow_hooks: false,
+            ..c
+        };
+        assert_eq!(
+            check(&kept, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+    }
 }

@@ -497,3 +497,6 @@ fn depth(mp: &str) -> usize {
         .filter(|s| !s.is_empty())
         .count()
 }
+
+#[cfg(test)]
+mod tests;

@@ -309,7 +309,49 @@ pub fn partition_path(device: &str, n: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::partition_path;
+    use super::*;
+
+    fn step(id: u32, action: Action) -> Step {
+        Step {
+            id,
+            change: Change::Create,
+            subject: String::new(),
+            description: String::new(),
+            reason: None,
+            disks: Vec::new(),
+            action,
+        }
+    }
+
+    #[test]
+    fn renumbering_keeps_each_hook_on_its_step() {
+        let hook = |step| Action::Hook {
+            hook: crate::layout::HookKind::PostCreate,
+            owner: "pool tank".into(),
+            at: "1:1: zpool.tank.postCreateHook".into(),
+            step,
+            script: "true".into(),
+        };
+        let stop = Action::MdStop {
+            device: "/dev/md127".into(),
+        };
+        // Two steps inserted (id 0) before step 1 and between 1 and its hook.
+        let mut steps = vec![
+            step(0, stop.clone()),
+            step(
+                1,
+                Action::Unmount {
+                    target: "/mnt".into(),
+                },
+            ),
+            step(0, stop),
+            step(2, hook(1)),
+        ];
+        renumber(&mut steps);
+        let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert_eq!(steps[3].action, hook(2));
+    }
 
     #[test]
     fn partition_names() {

@@ -140,9 +140,9 @@ fn hooks(plan: &mut Plan) {
             (true, _) => (Change::Create, None),
             (false, true) => (
                 Change::Keep,
-                Some("what carries it is there: create hooks run only when it is made".into()),
+                Some("what carries it exists: create hooks run only when it is made".into()),
             ),
-            (false, false) => (Change::Keep, Some("mounted already".into())),
+            (false, false) => (Change::Keep, Some("the mount is there".into())),
         };
     }
 }
