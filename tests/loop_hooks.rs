@@ -7,7 +7,6 @@ mod common;
 
 use common::loopdev;
 
-use std::path::Path;
 use std::process::Command;
 
 fn nasstrap(args: &[&str]) -> (i32, String) {

@@ -120,3 +120,44 @@ pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
         ..plan.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `nasstrap mount` has no `--allow-hooks`: the mount runs, its hook is
+    /// kept and says why.
+    #[test]
+    fn bringing_up_runs_no_hook() {
+        let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, postMountHook: touch /x }\n";
+        let l = crate::layout::load_str("x.yaml", src, &[]).unwrap();
+        let mut p = crate::plan::build(&l, &crate::plan::Options::default()).unwrap();
+        for st in &mut p.steps {
+            if !matches!(st.action, Action::Mount { .. } | Action::Hook { .. }) {
+                st.change = Change::Keep;
+            }
+        }
+        let up = bring_up(&p, false).unwrap();
+        let changes: Vec<(&str, Change)> = up
+            .steps
+            .iter()
+            .map(|s| (s.description.as_str(), s.change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("wipe the signatures on disk d1 (/dev/sda)", Change::Keep),
+                ("make ext4 on /dev/sda", Change::Keep),
+                ("mount /dev/sda on /mnt", Change::Create),
+                (
+                    "run postMountHook of ext4 on /dev/sda, mounting /mnt",
+                    Change::Keep
+                ),
+            ]
+        );
+        assert_eq!(
+            up.steps[3].reason.as_deref(),
+            Some("`nasstrap mount` runs no hooks; `apply --allow-hooks` does")
+        );
+    }
+}
