@@ -147,6 +147,9 @@ pub enum Command {
         /// Where filesystems are mounted for the install.
         #[arg(long, default_value = "/mnt")]
         mount_root: String,
+        /// Run the layout's disko hooks (shell text; `plan` shows each in full).
+        #[arg(long)]
+        allow_hooks: bool,
     },
     /// Install LAYOUT on a target over SSH: one pinned connection, preflight,
     /// the target's disks probed there, diffed and shown here, applied there;
@@ -472,9 +475,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             firmware,
             events,
             mount_root,
+            allow_hooks,
         } => {
             let t = target(path, &disks, mount_root, firmware)?;
-            let consent = crate::exec::guard::Consent { allow_destroy, yes };
+            let consent = crate::exec::guard::Consent {
+                allow_destroy,
+                yes,
+                allow_hooks,
+            };
             let ui = crate::prompt::Terminal::new();
             // The bar is sized when the plan is known; until then, plain lines.
             let reporter = Deferred::new(events);

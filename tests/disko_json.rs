@@ -22,8 +22,9 @@ fn outcome(name: &str) -> Result<usize, Vec<String>> {
 }
 
 /// Examples nasstrap plans today.
-const PLANS: [&str; 7] = [
+const PLANS: [&str; 8] = [
     "simple-efi",
+    "zfs",
     "hybrid",
     "hybrid-mbr",
     "swap",
@@ -33,14 +34,10 @@ const PLANS: [&str; 7] = [
 ];
 
 /// Examples that use something nasstrap refuses by name, with the feature.
-const REFUSES: [(&str, &str); 9] = [
+const REFUSES: [(&str, &str); 8] = [
     (
         "mdadm-raid5-args",
         "a GPT inside an md array, LUKS volume or zvol is not supported yet",
-    ),
-    (
-        "zfs",
-        "`postCreateHook` is not supported: hooks run arbitrary shell",
     ),
     (
         "luks-btrfs-subvolumes",
@@ -106,4 +103,39 @@ fn every_fixture_is_covered() {
         .collect();
     known.sort();
     assert_eq!(names, known);
+}
+
+/// disko's `zfs` example carries a postCreateHook: it plans as a step right
+/// after the pool is made, with its text whole and where the JSON has it.
+#[test]
+fn zfs_hook_is_a_step_after_its_pool() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/disko/zfs.json");
+    let l = layout::load_file(&f, &[]).unwrap();
+    let p = plan::build(&l, &plan::Options::default()).unwrap();
+    let i = p
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, plan::Action::Hook { .. }))
+        .expect("a hook step");
+    let pool = &p.steps[i - 1];
+    assert!(matches!(&pool.action, plan::Action::ZpoolCreate { name, .. } if name == "zroot"));
+    let plan::Action::Hook {
+        hook,
+        owner,
+        step,
+        script,
+        at,
+    } = &p.steps[i].action
+    else {
+        unreachable!()
+    };
+    assert_eq!(hook.as_str(), "postCreateHook");
+    assert_eq!(owner, "pool zroot");
+    assert_eq!(*step, pool.id);
+    assert_eq!(
+        script,
+        "zfs list -t snapshot -H -o name | grep -E '^zroot@blank$' || zfs snapshot zroot@blank"
+    );
+    assert!(at.ends_with(": zpool.zroot.postCreateHook"), "{at}");
+    assert_eq!(p.steps[i].description, "run postCreateHook of pool zroot");
 }

@@ -291,12 +291,57 @@ fn boolean_yes() {
 
 #[test]
 fn hook() {
+    // A disk without a GPT has no step of its own for a create hook to run with.
     let src = "disk:\n  d1: { device: /dev/sda, postCreateHook: 'rm -rf /' }\n";
     assert_eq!(
         errs(src),
         [
-            "2:43: disk.d1.postCreateHook: `postCreateHook` is not supported: hooks run arbitrary shell, which a plan cannot show\n  hint: remove the hook and do the step in the NixOS configuration or by hand"
+            "2:43: disk.d1.postCreateHook: `postCreateHook` is not supported here: a disk without a GPT has no create step of its own\n  hint: put the hook on its content"
         ] as [&str; 1]
+    );
+}
+
+#[test]
+fn unmount_hook() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, preUnmountHook: 'sync' }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "4:79: disk.d1.content.preUnmountHook: `preUnmountHook` is not supported: nasstrap runs create and mount hooks only\n  hint: remove the hook and do the step in the NixOS configuration or by hand"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn mount_hook_without_a_mount() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, postMountHook: 'true' }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "4:63: disk.d1.content.postMountHook: `postMountHook` is not supported here: it has no `mountpoint`, so nothing mounts it\n  hint: give it a mountpoint, or remove the hook"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn hook_with_an_escape() {
+    // Shown in full before it runs: ESC would rewrite what the terminal shows.
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, postCreateHook: \"echo \\e[2J\" }\n";
+    assert_eq!(
+        errs(src),
+        [
+            "4:79: disk.d1.content.postCreateHook: `postCreateHook` holds U+001B ESCAPE: a hook is shown in full before it runs, and this character would change what is shown\n  hint: remove it; a command that needs it can write it with printf"
+        ] as [&str; 1]
+    );
+}
+
+#[test]
+fn hooks_on_a_member_are_refused() {
+    let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: mdraid, name: r, preCreateHook: 'true' }\nmdadm:\n  r: { level: 1, content: { type: filesystem, format: ext4, mountpoint: / } }\n";
+    let e = errs(src);
+    assert!(
+        e.iter().any(|e| e.starts_with("4:54: disk.d1.content.preCreateHook: `preCreateHook` is not supported here: a member of an array or pool has no step of its own")),
+        "{e:#?}"
     );
 }
 

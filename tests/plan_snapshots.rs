@@ -13,7 +13,11 @@ const LAYOUTS: [&str; 4] = [
 ];
 
 fn plan_of(name: &str) -> plan::Plan {
-    let file = format!("layouts/{name}.yaml");
+    // Layouts with disko hooks live with the test fixtures, not the shipped ones.
+    let file = match name {
+        "hooks" => "tests/fixtures/layouts/hooks.yaml".to_string(),
+        _ => format!("layouts/{name}.yaml"),
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = layout::load_file(&root.join(&file), &[]).unwrap_or_else(|r| panic!("{r}"));
     assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);
@@ -45,6 +49,16 @@ fn shipped_layouts_plan_as_sh() {
     }
 }
 
+/// Each hook's text whole in every rendering; in sh, verbatim in a heredoc
+/// whose end no line of the hook can close.
+#[test]
+fn hooks_plan_in_full() {
+    let p = plan_of("hooks");
+    insta::assert_snapshot!("hooks.text", plan::render::text(&p));
+    insta::assert_snapshot!("hooks.json", plan::render::json(&p));
+    insta::assert_snapshot!("hooks.sh", plan::script::sh(&p));
+}
+
 #[test]
 fn sh_rendering_passes_shellcheck() {
     let have = std::process::Command::new("shellcheck")
@@ -56,7 +70,7 @@ fn sh_rendering_passes_shellcheck() {
         eprintln!("SKIP: shellcheck is not installed");
         return;
     }
-    for name in LAYOUTS {
+    for name in LAYOUTS.iter().chain(&["hooks"]) {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join(format!("{name}.sh"));
         std::fs::write(&f, plan::script::sh(&plan_of(name))).unwrap();

@@ -21,6 +21,9 @@ pub struct InstallArgs {
     /// Answer yes to prompts about non-destructive steps (never to destruction).
     #[arg(long)]
     yes: bool,
+    /// Run the layout's disko hooks on the target (shell text; the plan shows each in full).
+    #[arg(long)]
+    allow_hooks: bool,
     /// Also write the layout's firmware images to their raw regions.
     #[arg(long)]
     firmware: bool,
@@ -98,6 +101,7 @@ pub fn run(args: InstallArgs) -> Result<i32, Failure> {
         target: destination,
         allow_destroy,
         yes,
+        allow_hooks,
         firmware,
         host_key,
         known_hosts,
@@ -163,7 +167,11 @@ pub fn run(args: InstallArgs) -> Result<i32, Failure> {
             // Only the fetch and the install ask for it (`-A` on those commands).
             forward_agent: system.is_some(),
         },
-        consent: crate::exec::guard::Consent { allow_destroy, yes },
+        consent: crate::exec::guard::Consent {
+            allow_destroy,
+            yes,
+            allow_hooks,
+        },
         target_binary,
         until,
         link_wait: std::time::Duration::from_secs(link_wait),

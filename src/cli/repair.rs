@@ -143,6 +143,8 @@ pub fn replace(a: ReplaceArgs) -> Result<i32, Failure> {
     let consent = crate::exec::guard::Consent {
         allow_destroy: a.allow_destroy,
         yes: a.yes,
+        // A replacement runs no layout hooks.
+        allow_hooks: false,
     };
     let ui = crate::prompt::Terminal::new();
     let reporter = Deferred::new(a.events);

@@ -13,12 +13,16 @@ use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
 /// Steps touching the same disks run in plan order; steps on different disks
-/// run side by side (at most this many at once). Mounts always run in order.
+/// run side by side (at most this many at once). Mounts always run in order,
+/// hooks alone.
 pub const MAX_PARALLEL: usize = 6;
 
 /// For each step to run, the indexes (into `todo`) of the steps it waits for.
+/// A hook runs alone: after every step before it, before every step after
+/// it (its shell may touch anything).
 pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
     let mount = |s: &Step| matches!(s.action, Action::Mount { .. } | Action::Unmount { .. });
+    let hook = |s: &Step| matches!(s.action, Action::Hook { .. });
     todo.iter()
         .enumerate()
         .map(|(i, s)| {
@@ -30,6 +34,8 @@ pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
                         || t.disks.is_empty()
                         || s.disks.iter().any(|d| t.disks.contains(d))
                         || (mount(s) && mount(t))
+                        || hook(s)
+                        || hook(t)
                 })
                 .collect()
         })

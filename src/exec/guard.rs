@@ -4,7 +4,7 @@
 //! decides; a `Prompter` asks (a terminal today, the laptop over SSH later).
 
 use crate::exec::secret::Secret;
-use crate::plan::{Change, Plan};
+use crate::plan::{Action, Change, Plan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -44,6 +44,8 @@ pub struct Consent {
     pub allow_destroy: Vec<String>,
     /// `--yes`: run non-destructive steps without asking.
     pub yes: bool,
+    /// `--allow-hooks`: run the layout's disko hooks (shell text).
+    pub allow_hooks: bool,
 }
 
 /// Data the plan would destroy on one disk.
@@ -57,9 +59,20 @@ pub struct Destruction {
     pub steps: Vec<String>,
 }
 
+/// A hook the plan would run, where the layout writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRun {
+    /// `file:line:col: path` of its text in the layout.
+    pub at: String,
+    /// The step that runs it: `step 7: run postCreateHook of pool tank`.
+    pub step: String,
+}
+
 /// Why the guard said no. Nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denied {
+    /// The plan runs layout hooks, and `--allow-hooks` was not given.
+    Hooks(Vec<HookRun>),
     /// Destruction on disks not named in `--allow-destroy`, and nobody to ask.
     NotAllowed(Vec<Destruction>),
     /// The person asked did not confirm.
@@ -69,6 +82,19 @@ pub enum Denied {
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Denied::Hooks(hs) => {
+                write!(
+                    f,
+                    "refusing to run the layout's hooks without --allow-hooks:"
+                )?;
+                for h in hs {
+                    write!(f, "\n  {}: {}", h.at, h.step)?;
+                }
+                write!(
+                    f,
+                    "\nnothing was changed; read each hook in full in `nasstrap plan` or `nasstrap diff`, then re-run with --allow-hooks"
+                )
+            }
             Denied::NotAllowed(ds) => {
                 let names: Vec<&str> = ds.iter().map(|d| d.disk.as_str()).collect();
                 write!(
@@ -108,6 +134,26 @@ pub fn destroyed(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     by_disk
 }
 
+/// The hooks `plan` runs (its steps that are not `keep`), where the layout
+/// writes them.
+pub fn hooks(plan: &Plan) -> Vec<HookRun> {
+    plan.steps
+        .iter()
+        .filter(|s| s.change != Change::Keep)
+        .filter_map(|s| match &s.action {
+            Action::Hook { at, .. } => Some(HookRun {
+                at: if plan.layout.is_empty() {
+                    at.clone()
+                } else {
+                    format!("{}:{at}", plan.layout)
+                },
+                step: format!("step {}: {}", s.id, s.description),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Check `plan` against what the user allowed, asking `ui` where a person can
 /// answer. `identity` describes each layout disk (device, model, serial,
 /// size) for the confirmation. `confirmed` holds disks already confirmed in
@@ -122,6 +168,11 @@ pub fn check(
     confirmed: &mut BTreeSet<String>,
     asked_to_run: bool,
 ) -> Result<(), Denied> {
+    // Before anything is asked: no answer at a prompt stands in for the flag.
+    let hooks = hooks(plan);
+    if !hooks.is_empty() && !consent.allow_hooks {
+        return Err(Denied::Hooks(hooks));
+    }
     let by_disk = destroyed(plan);
     let missing: Vec<Destruction> = by_disk
         .iter()
@@ -229,6 +280,7 @@ mod tests {
         let c = Consent {
             allow_destroy: vec!["bay2".into(), "bay3".into(), "bay4".into(), "bay5".into()],
             yes: false,
+            allow_hooks: false,
         };
         let e = check(&p, &ids(), &c, &NoPrompter, &mut confirmed, false).unwrap_err();
         let Denied::NotAllowed(ds) = &e else {
@@ -254,6 +306,7 @@ mod tests {
         let c = Consent {
             allow_destroy: all,
             yes: false,
+            allow_hooks: false,
         };
         let ui = Scripted::new(&[]);
         assert_eq!(
@@ -269,6 +322,7 @@ mod tests {
         let c = Consent {
             allow_destroy: vec!["bay2".into(), "bay3".into(), "bay4".into(), "bay5".into()],
             yes: false,
+            allow_hooks: false,
         };
         let mut confirmed = BTreeSet::new();
         let ui = Scripted::new(&["bay1", "emmc"]);
@@ -348,6 +402,51 @@ mod tests {
         );
         assert_eq!(
             check(&p, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn hooks_run_only_with_allow_hooks_and_each_is_named_where_it_is() {
+        let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, postCreateHook: touch /x }\n";
+        let l = crate::layout::load_str("x.yaml", src, &[]).unwrap();
+        let opts = crate::plan::Options {
+            layout_file: "layouts/x.yaml".into(),
+            ..Default::default()
+        };
+        let p = crate::plan::build(&l, &opts).unwrap();
+        let c = Consent {
+            allow_destroy: vec!["d1".into()],
+            yes: true,
+            allow_hooks: false,
+        };
+        // Refused before anything is asked, even where someone could answer.
+        let ui = Scripted::new(&[]);
+        let e = check(&p, &ids(), &c, &ui, &mut BTreeSet::new(), false).unwrap_err();
+        assert!(ui.seen.borrow().is_empty());
+        assert_eq!(
+            e.to_string(),
+            "refusing to run the layout's hooks without --allow-hooks:\n  layouts/x.yaml:4:79: disk.d1.content.postCreateHook: step 3: run postCreateHook of ext4 on /dev/sda\nnothing was changed; read each hook in full in `nasstrap plan` or `nasstrap diff`, then re-run with --allow-hooks"
+        );
+        let c = Consent {
+            allow_hooks: true,
+            ..c
+        };
+        assert_eq!(
+            check(&p, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
+            Ok(())
+        );
+        // A hook the diff keeps does not run, so needs no consent.
+        let mut kept = p.clone();
+        for st in &mut kept.steps {
+            st.change = Change::Keep;
+        }
+        let c = Consent {
+            allow_hooks: false,
+            ..c
+        };
+        assert_eq!(
+            check(&kept, &ids(), &c, &NoPrompter, &mut BTreeSet::new(), false),
             Ok(())
         );
     }

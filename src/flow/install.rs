@@ -439,6 +439,7 @@ fn disks(
         spec: spec(i)?,
         expected,
         allow_destroy: allowed.into_iter().collect(),
+        allow_hooks: i.consent.allow_hooks,
     }));
     let events = converse(conn, &request, false, reporter, interrupt)?;
     let ran = events.iter().rev().find_map(|e| match e {

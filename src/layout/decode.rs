@@ -7,10 +7,13 @@
 //! whose key was refused are absent, and a mapping that lost a key does not
 //! report any key missing (the lost one may have been it).
 
-use super::diag::{Diagnostic, Pos, did_you_mean};
-use super::model::At;
+use super::diag::{Diagnostic, Pos, char_name, did_you_mean, is_unsafe};
+use super::model::{At, Hook, HookKind};
 use super::size::{self, Parsed, Size};
 use super::yaml::{Key, Kind, Node};
+
+/// Why an object has no step for a kind of hook, and what to do instead.
+pub type NoStep = (&'static str, &'static str);
 
 /// Collects diagnostics while the tree is read.
 #[derive(Default)]
@@ -330,21 +333,76 @@ impl Ctx {
         })
     }
 
-    /// Refuse a disko hook: hooks are arbitrary shell, which a plan cannot show.
-    pub fn no_hook(&mut self, o: &Obj, key: &str) {
-        if let Some(n) = o.get(key)
-            && !matches!(&n.kind, Kind::Scalar { value, .. } if value.trim().is_empty())
-        {
-            self.error(
-                n.pos,
-                &o.path_of(key),
-                format!(
-                    "`{key}` is not supported: hooks run arbitrary shell, which a plan cannot show"
-                ),
-                Some(
-                    "remove the hook and do the step in the NixOS configuration or by hand".into(),
-                ),
-            );
+    /// disko's hooks on `o`: shell text, shown in full by `plan` and run
+    /// only with `--allow-hooks`. `create` and `mount` say whether the owner
+    /// has a step for its create and mount hooks to run with, or why not (a
+    /// hook refused by name). Unmount hooks are refused everywhere. Empty hooks are disko's
+    /// default and mean nothing.
+    pub fn hooks(
+        &mut self,
+        o: &Obj,
+        create: Result<(), NoStep>,
+        mount: Result<(), NoStep>,
+    ) -> Vec<Hook> {
+        let mut out = Vec::new();
+        for key in ["preUnmountHook", "postUnmountHook"] {
+            if let Some(n) = o.get(key)
+                && !blank(n)
+            {
+                self.error(
+                    n.pos,
+                    &o.path_of(key),
+                    format!("`{key}` is not supported: nasstrap runs create and mount hooks only"),
+                    Some(
+                        "remove the hook and do the step in the NixOS configuration or by hand"
+                            .into(),
+                    ),
+                );
+            }
         }
+        for kind in HookKind::ALL {
+            let key = kind.as_str();
+            let Some(n) = o.get(key).filter(|n| !blank(n)) else {
+                continue;
+            };
+            let why_not = if kind.is_create() { create } else { mount };
+            if let Err((why, fix)) = why_not {
+                self.error(
+                    n.pos,
+                    &o.path_of(key),
+                    format!("`{key}` is not supported here: {why}"),
+                    Some(fix.into()),
+                );
+                continue;
+            }
+            let Some(script) = self.string(n, &o.path_of(key)) else {
+                continue;
+            };
+            // Shown in full before it runs: nothing in it may drive the
+            // terminal or hide text. Newlines and tabs are shell.
+            if let Some(c) = script
+                .v
+                .chars()
+                .find(|c| is_unsafe(*c) && !matches!(c, '\n' | '\t'))
+            {
+                self.error(
+                    script.pos,
+                    &script.path,
+                    format!(
+                        "`{key}` holds {}: a hook is shown in full before it runs, and this character would change what is shown",
+                        char_name(c)
+                    ),
+                    Some("remove it; a command that needs it can write it with printf".into()),
+                );
+                continue;
+            }
+            out.push(Hook { kind, script });
+        }
+        out
     }
+}
+
+/// An empty hook (disko's default), or null.
+fn blank(n: &Node) -> bool {
+    matches!(&n.kind, Kind::Scalar { value, .. } if value.trim().is_empty())
 }

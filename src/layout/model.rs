@@ -67,6 +67,71 @@ pub struct Rejected {
     pub incomplete: bool,
 }
 
+/// When a disko hook runs, relative to its owner's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub enum HookKind {
+    /// Before the owner is created.
+    #[serde(rename = "preCreateHook")]
+    PreCreate,
+    /// After the owner (and what its creation makes) is created.
+    #[serde(rename = "postCreateHook")]
+    PostCreate,
+    /// Before each of the owner's mounts.
+    #[serde(rename = "preMountHook")]
+    PreMount,
+    /// After each of the owner's mounts.
+    #[serde(rename = "postMountHook")]
+    PostMount,
+}
+
+impl HookKind {
+    /// The four, in the order disko runs them.
+    pub const ALL: [HookKind; 4] = [
+        HookKind::PreCreate,
+        HookKind::PostCreate,
+        HookKind::PreMount,
+        HookKind::PostMount,
+    ];
+
+    /// disko's option name (`postCreateHook`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            HookKind::PreCreate => "preCreateHook",
+            HookKind::PostCreate => "postCreateHook",
+            HookKind::PreMount => "preMountHook",
+            HookKind::PostMount => "postMountHook",
+        }
+    }
+
+    /// A create hook (else a mount hook).
+    pub fn is_create(&self) -> bool {
+        matches!(self, HookKind::PreCreate | HookKind::PostCreate)
+    }
+
+    /// Runs before its step (else after).
+    pub fn is_pre(&self) -> bool {
+        matches!(self, HookKind::PreCreate | HookKind::PreMount)
+    }
+}
+
+/// A disko hook: shell text the layout asks to run; shown in full by `plan`,
+/// run only with `--allow-hooks`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hook {
+    /// When it runs.
+    pub kind: HookKind,
+    /// The shell text, verbatim.
+    pub script: At<String>,
+}
+
+/// The hooks of one object, in [`HookKind::ALL`] order; empty ones are left out.
+pub type Hooks = Vec<Hook>;
+
+/// The hook of kind `k` among `hooks`.
+pub fn hook(hooks: &[Hook], k: HookKind) -> Option<&Hook> {
+    hooks.iter().find(|h| h.kind == k)
+}
+
 /// Board profiles.
 // Deserialize too: a plan (which names its board) travels back to the target as JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -94,6 +159,9 @@ pub struct Disk {
     pub content: Option<Content>,
     /// disko's `destroy`: false forbids wiping this disk.
     pub destroy: bool,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// Identity pins of a disk.
@@ -156,6 +224,9 @@ pub enum Content {
 pub struct Gpt {
     /// Partitions in declaration order (planning sorts them by priority).
     pub partitions: Vec<Partition>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A GPT partition.
@@ -241,6 +312,9 @@ pub struct Filesystem {
     pub mount_options: Vec<String>,
     /// Extra mkfs arguments.
     pub extra_args: Vec<String>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A member of an md array.
@@ -269,6 +343,9 @@ pub struct Luks {
     pub extra_open_args: Vec<String>,
     /// What the opened volume holds.
     pub content: Option<Box<Content>>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A btrfs filesystem (possibly multi-device through `extraArgs`).
@@ -282,6 +359,9 @@ pub struct Btrfs {
     pub mount_options: Vec<String>,
     /// Subvolumes.
     pub subvolumes: Vec<Subvolume>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A btrfs subvolume.
@@ -307,6 +387,9 @@ pub struct Swap {
     pub random_encryption: bool,
     /// Use as the resume device.
     pub resume_device: bool,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A member of a ZFS pool.
@@ -335,6 +418,9 @@ pub struct MdArray {
     pub extra_args: Vec<String>,
     /// What the array holds.
     pub content: Option<Content>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// ZFS vdev layouts.
@@ -373,6 +459,9 @@ pub struct Zpool {
     pub mount_options: Vec<String>,
     /// Datasets and volumes.
     pub datasets: Vec<Dataset>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// A ZFS dataset or volume.
@@ -385,6 +474,9 @@ pub struct Dataset {
     pub site: Site,
     /// Filesystem or volume.
     pub kind: DatasetKind,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }
 
 /// The two dataset kinds.
@@ -427,4 +519,7 @@ pub struct Nodev {
     pub mountpoint: At<String>,
     /// Mount options.
     pub mount_options: Vec<String>,
+    /// disko's hooks on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Hooks,
 }

@@ -1,7 +1,7 @@
 //! The layout vocabulary: tree → model. Mirrors disko's option names so a
 //! disko user translates 1:1 and disko's `nix eval --json` output loads as-is.
 
-use super::decode::{Ctx, Obj, join};
+use super::decode::{Ctx, NoStep, Obj, join};
 use super::diag::did_you_mean;
 use super::model::*;
 use super::names;
@@ -15,7 +15,7 @@ use fs::{btrfs, filesystem, luks};
 use gpt::gpt;
 use stacks::{md_array, nodev, zpool};
 
-/// disko's hook options: accepted only empty (their default).
+/// disko's hook options: shell text (see `Ctx::hooks`).
 pub(crate) const HOOKS: [&str; 6] = [
     "preCreateHook",
     "postCreateHook",
@@ -45,6 +45,33 @@ const UNSUPPORTED: [&str; 7] = [
     "zfs_volume_legacy",
     "btrfs_legacy",
 ];
+
+/// Why a disk or a table has no mount hooks.
+pub(crate) const NOT_MOUNTED_TABLE: NoStep = (
+    "a disk or a table has no mount of its own",
+    "put the hook on the filesystem it holds",
+);
+/// Why LUKS has no mount hooks.
+pub(crate) const NOT_MOUNTED_LUKS: NoStep = (
+    "LUKS has no mount of its own",
+    "put the hook on the filesystem it holds",
+);
+/// Why an array or pool member has no hooks.
+const MEMBER: NoStep = (
+    "a member of an array or pool has no step of its own",
+    "put the hook on the array in `mdadm:` or the pool in `zpool:`",
+);
+
+/// Mount hooks need a mount to run with.
+pub(crate) fn mounted(o: &Obj) -> Result<(), NoStep> {
+    match o.get("mountpoint") {
+        Some(_) => Ok(()),
+        None => Err((
+            "it has no `mountpoint`, so nothing mounts it",
+            "give it a mountpoint, or remove the hook",
+        )),
+    }
+}
 
 fn with_hooks<'a>(keys: &[&'a str]) -> Vec<&'a str> {
     let mut v = keys.to_vec();
@@ -225,9 +252,17 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "disk");
     same_name(cx, &o, "name", name);
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let gpt = matches!(o.get("content").map(|n| &n.kind), Some(Kind::Map(e))
+        if e.iter().any(|(k, v)| k.name == "type" && matches!(&v.kind, Kind::Scalar { value, .. } if value == "gpt")));
+    let create = if gpt {
+        Ok(())
+    } else {
+        Err((
+            "a disk without a GPT has no create step of its own",
+            "put the hook on its content",
+        ))
+    };
+    let hooks = cx.hooks(&o, create, Err(NOT_MOUNTED_TABLE));
     let subject = checked(cx, site.pos, &site.path, names::subject("disk", name));
     // Read on past a bad device so the rest of the disk is checked too.
     let device = cx_req_device(cx, &o);
@@ -270,6 +305,7 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
         firmware,
         content,
         destroy,
+        hooks,
     })
 }
 
@@ -362,9 +398,7 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
         "filesystem" => filesystem(cx, node, path).map(Content::Filesystem),
         "mdraid" => {
             let o = cx.obj(node, path, &with_hooks(&["type", "name", "device"]))?;
-            for h in HOOKS {
-                cx.no_hook(&o, h);
-            }
+            cx.hooks(&o, Err(MEMBER), Err(MEMBER));
             let name = cx.req_string(
                 &o,
                 "name",
@@ -386,9 +420,7 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
                 "mountOptions",
             ]);
             let o = cx.obj(node, path, &keys)?;
-            for h in HOOKS {
-                cx.no_hook(&o, h);
-            }
+            let hooks = cx.hooks(&o, Ok(()), Err(("swap is not mounted", "remove the hook")));
             fs::label_args(
                 cx,
                 &o,
@@ -400,13 +432,12 @@ fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content>
                 priority: cx.int(&o, "priority").map(|p| p.v),
                 random_encryption: cx.boolean(&o, "randomEncryption").unwrap_or(false),
                 resume_device: cx.boolean(&o, "resumeDevice").unwrap_or(false),
+                hooks,
             }))
         }
         "zfs" => {
             let o = cx.obj(node, path, &with_hooks(&["type", "pool", "device"]))?;
-            for h in HOOKS {
-                cx.no_hook(&o, h);
-            }
+            cx.hooks(&o, Err(MEMBER), Err(MEMBER));
             let pool = cx.req_string(
                 &o,
                 "pool",

@@ -12,7 +12,11 @@ fn obj(props: Value, required: &[&str]) -> Value {
 
 fn hooks(mut props: Value) -> Value {
     for h in super::read::HOOKS {
-        props[h] = json!({ "const": "", "description": "hooks are refused; only an empty string is accepted (disko's default)" });
+        props[h] = if h.contains("Unmount") {
+            json!({ "const": "", "description": "unmount hooks are refused; only an empty string is accepted (disko's default)" })
+        } else {
+            json!({ "type": "string", "description": "shell text: `plan` shows it in full, `apply --allow-hooks` runs it with sh -c (refused where the object has no such step)" })
+        };
     }
     props
 }

@@ -15,9 +15,10 @@
 //! TAB is refused like the rest, also in quoted strings and extraArgs: no name,
 //! path, option or argument needs one, and a tab shows as spaces, so nobody
 //! would tell `a<TAB>b` from `a b` in a plan. Values under disko's internal
-//! `_…` keys and its hooks are shell text that nasstrap never uses (hooks are
-//! refused by name), so they are not checked, unless an alias carries them
-//! somewhere that is read.
+//! `_…` keys and its hooks are shell text, where newlines and tabs belong, so
+//! they are not checked here, unless an alias carries them somewhere that is
+//! read: `_…` values are never used, and a hook is checked by its reader
+//! (`Ctx::hooks`: no unsafe character but newline and tab).
 
 mod flaws;
 mod syntax;
@@ -106,7 +107,7 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 }
 
 /// True for keys whose values nasstrap does not read as data: disko's
-/// computed internals and its hooks (shell text; hooks are refused by name).
+/// computed internals and its hooks (shell text, checked by `Ctx::hooks`).
 fn unread_key(name: &str) -> bool {
     name.starts_with('_') || HOOKS.contains(&name)
 }

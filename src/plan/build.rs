@@ -176,6 +176,14 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         if d.content.is_none() {
             continue;
         }
+        // The disk's and its table's create hooks run when the table is
+        // written (a blank disk's wipe is kept: it is not the disk's making).
+        let mut hooks = d.hooks.clone();
+        if let Some(Content::Gpt(g)) = &d.content {
+            hooks.extend(g.hooks.iter().cloned());
+        }
+        let owner = format!("disk {}", d.name);
+        let pre = b.hook(&hooks, HookKind::PreCreate, &owner, 0, "");
         b.push(
             Change::Destroy,
             &d.name,
@@ -199,6 +207,9 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     device: d.device.v.clone(),
                 },
             );
+            let table = b.last();
+            b.tie(pre, table);
+            b.hook(&hooks, HookKind::PostCreate, &owner, table, "");
         }
     }
     if opts.firmware {
@@ -288,23 +299,25 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                     let members = v.clone();
                     let device = names::md_device(name);
                     b.own(&device, &members);
-                    b.push(
-                        Change::Create,
-                        name,
-                        format!(
-                            "create RAID{} array {name} from {} devices",
-                            a.level.v,
-                            members.len()
-                        ),
-                        Action::MdCreate {
-                            name: name.into(),
-                            device: device.clone(),
-                            level: a.level.v,
-                            metadata: a.metadata.clone(),
-                            members,
-                            extra_args: a.extra_args.clone(),
-                        },
-                    );
+                    b.created(&a.hooks, &format!("array {name}"), |b| {
+                        b.push(
+                            Change::Create,
+                            name,
+                            format!(
+                                "create RAID{} array {name} from {} devices",
+                                a.level.v,
+                                members.len()
+                            ),
+                            Action::MdCreate {
+                                name: name.into(),
+                                device: device.clone(),
+                                level: a.level.v,
+                                metadata: a.metadata.clone(),
+                                members,
+                                extra_args: a.extra_args.clone(),
+                            },
+                        )
+                    });
                     if let Some(inner) = &a.content {
                         queue.push_back((name.to_string(), device, inner));
                     }
@@ -326,26 +339,29 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                         ZMode::Raidz2 => "raidz2",
                         ZMode::Raidz3 => "raidz3",
                     };
-                    b.push(
-                        Change::Create,
-                        name,
-                        format!(
-                            "create ZFS pool {name} ({}) from {} devices",
-                            if vdev.is_empty() { "stripe" } else { vdev },
-                            devices.len()
-                        ),
-                        Action::ZpoolCreate {
-                            name: name.into(),
-                            vdev: vdev.into(),
-                            devices,
-                            options: p.options.clone(),
-                            root_fs_options: p.root_fs_options.clone(),
-                            altroot: mount_root.clone(),
-                        },
-                    );
+                    let owner = format!("pool {name}");
+                    b.created(&p.hooks, &owner, |b| {
+                        b.push(
+                            Change::Create,
+                            name,
+                            format!(
+                                "create ZFS pool {name} ({}) from {} devices",
+                                if vdev.is_empty() { "stripe" } else { vdev },
+                                devices.len()
+                            ),
+                            Action::ZpoolCreate {
+                                name: name.into(),
+                                vdev: vdev.into(),
+                                devices,
+                                options: p.options.clone(),
+                                root_fs_options: p.root_fs_options.clone(),
+                                altroot: mount_root.clone(),
+                            },
+                        )
+                    });
                     if p.mountpoint.is_some() {
                         let opts = super::zfs::mount_options_of(&b.steps, name, &p.mount_options);
-                        b.mount(&p.mountpoint, name, "zfs", &opts);
+                        b.mount(&p.mountpoint, name, "zfs", &opts, (&p.hooks, &owner));
                     }
                     let mut ds: Vec<&Dataset> = p.datasets.iter().collect();
                     // Parents before children.
@@ -359,19 +375,22 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                 options,
                             } => {
                                 b.own(&full, &[name.to_string()]);
-                                b.push(
-                                    Change::Create,
-                                    &full,
-                                    format!("create ZFS dataset {full}"),
-                                    Action::ZfsCreate {
-                                        name: full.clone(),
-                                        options: options.clone(),
-                                        volume_size: None,
-                                    },
-                                );
+                                let owner = format!("dataset {full}");
+                                b.created(&d.hooks, &owner, |b| {
+                                    b.push(
+                                        Change::Create,
+                                        &full,
+                                        format!("create ZFS dataset {full}"),
+                                        Action::ZfsCreate {
+                                            name: full.clone(),
+                                            options: options.clone(),
+                                            volume_size: None,
+                                        },
+                                    )
+                                });
                                 let opts =
                                     super::zfs::mount_options_of(&b.steps, &full, mount_options);
-                                b.mount(mountpoint, &full, "zfs", &opts);
+                                b.mount(mountpoint, &full, "zfs", &opts, (&d.hooks, &owner));
                             }
                             DatasetKind::ZfsVolume {
                                 size,
@@ -390,16 +409,18 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                                 let zvol = names::zvol_device(name, &d.name);
                                 b.own(&full, &[name.to_string()]);
                                 b.own(&zvol, &[name.to_string()]);
-                                b.push(
-                                    Change::Create,
-                                    &full,
-                                    format!("create ZFS volume {full}"),
-                                    Action::ZfsCreate {
-                                        name: full.clone(),
-                                        options: options.clone(),
-                                        volume_size: Some(bytes),
-                                    },
-                                );
+                                b.created(&d.hooks, &format!("volume {full}"), |b| {
+                                    b.push(
+                                        Change::Create,
+                                        &full,
+                                        format!("create ZFS volume {full}"),
+                                        Action::ZfsCreate {
+                                            name: full.clone(),
+                                            options: options.clone(),
+                                            volume_size: Some(bytes),
+                                        },
+                                    )
+                                });
                                 if let Some(c) = content {
                                     queue.push_back((full.clone(), zvol, c));
                                 }
@@ -416,18 +437,26 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         }
     }
     for n in &l.nodev {
-        b.mounts.push((
-            n.mountpoint.v.clone(),
-            n.device.clone(),
-            n.fs_type.clone(),
-            n.mount_options.clone(),
-        ));
+        let mp = Some(n.mountpoint.clone());
+        let owner = format!("{} {}", n.fs_type, n.name);
+        b.mount(
+            &mp,
+            &n.device,
+            &n.fs_type,
+            &n.mount_options,
+            (&n.hooks, &owner),
+        );
     }
 
-    // 3. Mounts, parents first.
+    // 3. Mounts, parents first, each with its owner's mount hooks around it.
     let mut mounts = std::mem::take(&mut b.mounts);
-    mounts.sort_by(|a, c| depth(&a.0).cmp(&depth(&c.0)).then(a.0.cmp(&c.0)));
-    for (mp, source, fstype, options) in mounts {
+    mounts.sort_by(|a, c| {
+        depth(&a.mountpoint)
+            .cmp(&depth(&c.mountpoint))
+            .then(a.mountpoint.cmp(&c.mountpoint))
+    });
+    for m in mounts {
+        let (mp, source, fstype, options) = (m.mountpoint, m.source, m.fstype, m.options);
         let target = if mp == "/" {
             mount_root.clone()
         } else if mount_root == "/" {
@@ -435,6 +464,8 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         } else {
             format!("{mount_root}{mp}")
         };
+        let what = format!(", mounting {target}");
+        let pre = b.hook(&m.hooks, HookKind::PreMount, &m.owner, 0, &what);
         b.push(
             Change::Create,
             &mp,
@@ -446,6 +477,9 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
                 options,
             },
         );
+        let mount = b.last();
+        b.tie(pre, mount);
+        b.hook(&m.hooks, HookKind::PostMount, &m.owner, mount, &what);
     }
     Some(Plan {
         version: super::JSON_VERSION,
@@ -463,3 +497,6 @@ fn depth(mp: &str) -> usize {
         .filter(|s| !s.is_empty())
         .count()
 }
+
+#[cfg(test)]
+mod tests;

@@ -158,6 +158,22 @@ pub enum Action {
         old: String,
         new: String,
     },
+    /// Run one of the layout's disko hooks with `sh -c`: shell text shown in
+    /// full, run only with `--allow-hooks`. It runs when step `step` runs
+    /// (create hooks when their owner is made, mount hooks with the mount),
+    /// just before it (`pre…`) or after it.
+    Hook {
+        /// Which hook.
+        hook: crate::layout::HookKind,
+        /// What carries it (`pool tank`).
+        owner: String,
+        /// Where the layout writes it: `line:col: path`.
+        at: String,
+        /// The step it belongs to (its id in this plan).
+        step: u32,
+        /// The shell text, verbatim.
+        script: String,
+    },
 }
 
 impl Action {
@@ -250,6 +266,23 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+/// Number `steps` from 1 in their order, and point each hook at its step's
+/// new id (a hook whose step is gone points at 0).
+pub fn renumber(steps: &mut [Step]) {
+    let new: std::collections::HashMap<u32, u32> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.id != 0)
+        .map(|(i, s)| (s.id, i as u32 + 1))
+        .collect();
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.id = i as u32 + 1;
+        if let Action::Hook { step, .. } = &mut s.action {
+            *step = new.get(step).copied().unwrap_or(0);
+        }
+    }
+}
+
 impl Plan {
     /// Steps that erase data.
     pub fn destructive(&self) -> impl Iterator<Item = &Step> {
@@ -276,7 +309,49 @@ pub fn partition_path(device: &str, n: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::partition_path;
+    use super::*;
+
+    fn step(id: u32, action: Action) -> Step {
+        Step {
+            id,
+            change: Change::Create,
+            subject: String::new(),
+            description: String::new(),
+            reason: None,
+            disks: Vec::new(),
+            action,
+        }
+    }
+
+    #[test]
+    fn renumbering_keeps_each_hook_on_its_step() {
+        let hook = |step| Action::Hook {
+            hook: crate::layout::HookKind::PostCreate,
+            owner: "pool tank".into(),
+            at: "1:1: zpool.tank.postCreateHook".into(),
+            step,
+            script: "true".into(),
+        };
+        let stop = Action::MdStop {
+            device: "/dev/md127".into(),
+        };
+        // Two steps inserted (id 0) before step 1 and between 1 and its hook.
+        let mut steps = vec![
+            step(0, stop.clone()),
+            step(
+                1,
+                Action::Unmount {
+                    target: "/mnt".into(),
+                },
+            ),
+            step(0, stop),
+            step(2, hook(1)),
+        ];
+        renumber(&mut steps);
+        let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert_eq!(steps[3].action, hook(2));
+    }
 
     #[test]
     fn partition_names() {

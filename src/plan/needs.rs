@@ -46,6 +46,7 @@ pub fn package_of(program: &str) -> &'static str {
         "zpool" | "zfs" => "zfsutils-linux",
         "udevadm" => "udev",
         "sgdisk" => "gdisk",
+        "sh" => "dash",
         _ => "?",
     }
 }

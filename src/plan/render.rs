@@ -132,6 +132,13 @@ fn step(s: &mut String, st: &super::Step) {
     if let Some(r) = &st.reason {
         let _ = writeln!(s, "                  because {}", escape(r));
     }
+    // A hook is shown in full: what runs is what was read.
+    if let Action::Hook { at, script, .. } = &st.action {
+        let _ = writeln!(s, "                  {}:", escape(at));
+        for line in script.lines() {
+            let _ = writeln!(s, "                  | {}", escape(line));
+        }
+    }
 }
 
 /// A one-line summary of an action's key source, for descriptions.

@@ -229,6 +229,7 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             vec![c]
         }
         Action::Unmount { target } => vec![v(&["umount", target])],
+        Action::Hook { script, .. } => vec![v(&["sh", "-c", script])],
         Action::LuksClose { name } => vec![v(&["cryptsetup", "close", name])],
         Action::MdStop { device } => vec![v(&["mdadm", "--stop", device])],
         Action::Mount {
@@ -347,6 +348,16 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
                 quote(new)
             );
             let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
+        }
+        // The hook's text verbatim, fed to sh: what runs is what is shown
+        // (quoted instead when it holds a character that must not be raw).
+        Action::Hook { script, .. } if !script.chars().any(|c| c != '\n' && is_unsafe(c)) => {
+            let mut end = "NASSTRAP_HOOK".to_string();
+            while script.lines().any(|l| l == end) {
+                end.push('_');
+            }
+            let nl = if script.ends_with('\n') { "" } else { "\n" };
+            let _ = write!(out, "sh <<'{end}'\n{script}{nl}{end}\n");
         }
         a => {
             for c in commands(a) {

@@ -8,7 +8,8 @@ use crate::probe::Observed;
 /// arrays, open LUKS, mount — refused when anything else is missing, because
 /// then the disks do not hold this layout yet (the error lists what apply
 /// would run). `read_only` assembles arrays and opens LUKS read-only and
-/// mounts with `ro`.
+/// mounts with `ro`. The layout's mount hooks do not run here: hooks run
+/// only with `apply --allow-hooks` (they are kept, and say so).
 pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
     let missing: Vec<String> = plan
         .steps
@@ -17,7 +18,10 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
             s.change != Change::Keep
                 && !matches!(
                     s.action,
-                    Action::MdAssemble { .. } | Action::LuksOpen { .. } | Action::Mount { .. }
+                    Action::MdAssemble { .. }
+                        | Action::LuksOpen { .. }
+                        | Action::Mount { .. }
+                        | Action::Hook { .. }
                 )
         })
         .map(|s| format!("step {}: {}", s.id, s.description))
@@ -26,6 +30,12 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
         return Err(missing);
     }
     let mut p = plan.clone();
+    for st in &mut p.steps {
+        if matches!(st.action, Action::Hook { .. }) && st.change != Change::Keep {
+            st.change = Change::Keep;
+            st.reason = Some("`nasstrap mount` runs no hooks; `apply --allow-hooks` does".into());
+        }
+    }
     if read_only {
         for st in &mut p.steps {
             make_read_only(&mut st.action);
@@ -108,5 +118,46 @@ pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
     Plan {
         steps,
         ..plan.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `nasstrap mount` has no `--allow-hooks`: the mount runs, its hook is
+    /// kept and says why.
+    #[test]
+    fn bringing_up_runs_no_hook() {
+        let src = "disk:\n  d1:\n    device: /dev/sda\n    content: { type: filesystem, format: ext4, mountpoint: /, postMountHook: touch /x }\n";
+        let l = crate::layout::load_str("x.yaml", src, &[]).unwrap();
+        let mut p = crate::plan::build(&l, &crate::plan::Options::default()).unwrap();
+        for st in &mut p.steps {
+            if !matches!(st.action, Action::Mount { .. } | Action::Hook { .. }) {
+                st.change = Change::Keep;
+            }
+        }
+        let up = bring_up(&p, false).unwrap();
+        let changes: Vec<(&str, Change)> = up
+            .steps
+            .iter()
+            .map(|s| (s.description.as_str(), s.change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("wipe the signatures on disk d1 (/dev/sda)", Change::Keep),
+                ("make ext4 on /dev/sda", Change::Keep),
+                ("mount /dev/sda on /mnt", Change::Create),
+                (
+                    "run postMountHook of ext4 on /dev/sda, mounting /mnt",
+                    Change::Keep
+                ),
+            ]
+        );
+        assert_eq!(
+            up.steps[3].reason.as_deref(),
+            Some("`nasstrap mount` runs no hooks; `apply --allow-hooks` does")
+        );
     }
 }

@@ -194,6 +194,7 @@ fn apply(a: ApplyRequest, wire: &Wire) -> Result<(), Stop> {
     let consent = Consent {
         allow_destroy: a.allow_destroy,
         yes: true,
+        allow_hooks: a.allow_hooks,
     };
     match flow::apply_expected(&t, Some(&a.expected), &consent, &NoPrompter, wire)? {
         Applied::NoChanges => wire.event(&Event::NoChanges),

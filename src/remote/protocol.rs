@@ -91,6 +91,9 @@ pub struct ApplyRequest {
     pub expected: Expected,
     /// Layout disks the user allowed or confirmed destruction on.
     pub allow_destroy: Vec<String>,
+    /// The user gave `--allow-hooks`: the plan's hooks may run.
+    #[serde(default)]
+    pub allow_hooks: bool,
 }
 
 /// This build's version, as both sides compare it.

@@ -6,7 +6,7 @@ use super::super::diag::did_you_mean;
 use super::super::model::*;
 use super::super::names::{self, LabelTool};
 use super::super::yaml::{Kind, Node};
-use super::{HOOKS, checked, checked_at, content, with_hooks};
+use super::{NOT_MOUNTED_LUKS, checked, checked_at, content, mounted, with_hooks};
 
 /// A mountpoint, normalized (`/srv/` is `/srv`); `None` after an error.
 pub(super) fn mountpoint(cx: &mut Ctx, o: &Obj) -> Option<At<String>> {
@@ -68,9 +68,7 @@ pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesy
         "extraArgs",
     ]);
     let o = cx.obj(node, path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(&o, Ok(()), mounted(&o));
     let f = cx.req_string(&o, "format", "e.g. format: ext4")?;
     const FORMATS: [&str; 6] = ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat"];
     let format = match f.v.as_str() {
@@ -104,6 +102,7 @@ pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesy
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
         extra_args: cx.strings(&o, "extraArgs"),
+        hooks,
     })
 }
 
@@ -126,9 +125,7 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
         "enrollRecovery",
     ]);
     let o = cx.obj(node, path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(&o, Ok(()), Err(NOT_MOUNTED_LUKS));
     let name = cx.req_string(&o, "name", "the mapper name, e.g. name: crypted")?;
     // Read on past a bad name so what the volume holds is checked too.
     let name = checked_at(cx, Some(name), names::mapper);
@@ -180,6 +177,7 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
         extra_format_args: cx.strings(&o, "extraFormatArgs"),
         extra_open_args: cx.strings(&o, "extraOpenArgs"),
         content,
+        hooks,
     })
 }
 
@@ -194,9 +192,6 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         "swap",
     ]);
     let o = cx.obj(node, path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
     if let Some(n) = o.get("swap")
         && !cx.named(n, &o.path_of("swap")).is_empty()
     {
@@ -271,10 +266,21 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         }
     }
     label_args(cx, &o, "extraArgs", LabelTool::Btrfs, &["-L", "--label"]);
+    let mount =
+        if o.get("mountpoint").is_some() || subvolumes.iter().any(|s| s.mountpoint.is_some()) {
+            Ok(())
+        } else {
+            Err((
+                "nothing mounts a btrfs without a `mountpoint` on it or a subvolume",
+                "give it a mountpoint, or remove the hook",
+            ))
+        };
+    let hooks = cx.hooks(&o, Ok(()), mount);
     Some(Btrfs {
         extra_args: cx.strings(&o, "extraArgs"),
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
         subvolumes,
+        hooks,
     })
 }

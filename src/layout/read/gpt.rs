@@ -6,14 +6,12 @@ use super::super::names;
 use super::super::parttype;
 use super::super::size::{self, Size};
 use super::super::yaml::{Kind, Node};
-use super::{HOOKS, checked, content, same_name, with_hooks};
+use super::{NOT_MOUNTED_TABLE, checked, content, same_name, with_hooks};
 
 pub(super) fn gpt(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Gpt> {
     let keys = with_hooks(&["type", "device", "partitions", "efiGptPartitionFirst"]);
     let o = cx.obj(node, path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(&o, Ok(()), Err(NOT_MOUNTED_TABLE));
     let mut partitions = Vec::new();
     if let Some(n) = o.get("partitions") {
         let ppath = o.path_of("partitions");
@@ -27,7 +25,7 @@ pub(super) fn gpt(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<G
             }
         }
     }
-    Some(Gpt { partitions })
+    Some(Gpt { partitions, hooks })
 }
 
 fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> Option<Partition> {

@@ -8,16 +8,21 @@ use super::super::names;
 use super::super::size::{self, Size};
 use super::super::yaml::{Kind, Node};
 use super::fs::mountpoint;
-use super::{HOOKS, checked, checked_at, content, fixed_type, same_name, with_hooks};
+use super::{checked, checked_at, content, fixed_type, mounted, same_name, with_hooks};
 
 pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<MdArray> {
     let keys = with_hooks(&["type", "name", "level", "metadata", "content", "extraArgs"]);
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "mdadm");
     same_name(cx, &o, "name", name);
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(
+        &o,
+        Ok(()),
+        Err((
+            "an array has no mount of its own",
+            "put the hook on the filesystem it holds",
+        )),
+    );
     let good_name = checked(cx, site.pos, &site.path, names::md_array(name));
     // disko's default level is 1.
     let level = cx.int(&o, "level").unwrap_or(At {
@@ -62,6 +67,7 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
         metadata,
         extra_args: cx.strings(&o, "extraArgs"),
         content,
+        hooks,
     })
 }
 
@@ -79,9 +85,7 @@ pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "zpool");
     same_name(cx, &o, "name", name);
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(&o, Ok(()), mounted(&o));
     let good_name = checked(cx, site.pos, &site.path, names::zpool(name));
     let mode = match o.get("mode") {
         None => At {
@@ -150,6 +154,7 @@ pub(super) fn zpool(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
         datasets,
+        hooks,
     })
 }
 
@@ -165,9 +170,19 @@ fn dataset(cx: &mut Ctx, pool: &str, name: &str, site: Site, node: &Node) -> Opt
         "extraArgs",
     ]);
     let o = cx.obj(node, &site.path, &keys)?;
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let zvol = matches!(o.get("type").map(|n| &n.kind), Some(Kind::Scalar { value, .. }) if value == "zfs_volume");
+    let hooks = cx.hooks(
+        &o,
+        Ok(()),
+        if zvol {
+            Err((
+                "a volume has no mount of its own",
+                "put the hook on the filesystem it holds",
+            ))
+        } else {
+            mounted(&o)
+        },
+    );
     same_name(cx, &o, "name", name);
     let good_name = checked(cx, site.pos, &site.path, names::dataset(pool, name));
     let t = cx.req_string(&o, "type", "zfs_fs or zfs_volume")?;
@@ -214,6 +229,7 @@ fn dataset(cx: &mut Ctx, pool: &str, name: &str, site: Site, node: &Node) -> Opt
         name: good_name?,
         site,
         kind,
+        hooks,
     })
 }
 
@@ -288,9 +304,11 @@ pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
     let keys = with_hooks(&["type", "fsType", "device", "mountpoint", "mountOptions"]);
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "nodev");
-    for h in HOOKS {
-        cx.no_hook(&o, h);
-    }
+    let hooks = cx.hooks(
+        &o,
+        Err(("a nodev filesystem has no create step", "use preMountHook")),
+        Ok(()),
+    );
     checked(cx, site.pos, &site.path, names::subject("nodev", name))?;
     // Only filesystems that have no device: with any other type, `device`
     // would mount a real device that the layout does not own.
@@ -344,5 +362,6 @@ pub(super) fn nodev(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option
             .unwrap_or_else(|| "none".into()),
         mountpoint,
         mount_options: cx.strings(&o, "mountOptions"),
+        hooks,
     })
 }

@@ -12,11 +12,23 @@ fn is_mmc(device: &str) -> bool {
     device.contains("mmcblk") || device.contains(".mmc") || device.contains("sdhci")
 }
 
+/// A mount gathered while the contents are planned; mounts are emitted
+/// last, parents first.
+pub(super) struct Pending {
+    pub(super) mountpoint: String,
+    pub(super) source: String,
+    pub(super) fstype: String,
+    pub(super) options: Vec<String>,
+    /// The mount hooks of what is mounted, and its name for them.
+    pub(super) hooks: Vec<Hook>,
+    pub(super) owner: String,
+}
+
 pub(super) struct Builder {
     pub(super) steps: Vec<Step>,
     /// Device path → the layout disks it lives on.
     pub(super) owners: HashMap<String, Vec<String>>,
-    pub(super) mounts: Vec<(String, String, String, Vec<String>)>,
+    pub(super) mounts: Vec<Pending>,
     /// by-partlabel paths and device paths → planned partition device.
     pub(super) aliases: HashMap<String, String>,
 }
@@ -64,21 +76,94 @@ impl Builder {
         v
     }
 
+    /// Gather a mount of `owner`, whose mount `hooks` run around it.
     pub(super) fn mount(
         &mut self,
         mp: &Option<At<String>>,
         source: &str,
         fstype: &str,
         options: &[String],
+        (hooks, owner): (&[Hook], &str),
     ) {
         if let Some(m) = mp {
-            self.mounts.push((
-                m.v.clone(),
-                source.to_string(),
-                fstype.to_string(),
-                options.to_vec(),
-            ));
+            self.mounts.push(Pending {
+                mountpoint: m.v.clone(),
+                source: source.to_string(),
+                fstype: fstype.to_string(),
+                options: options.to_vec(),
+                hooks: hooks
+                    .iter()
+                    .filter(|h| !h.kind.is_create())
+                    .cloned()
+                    .collect(),
+                owner: owner.to_string(),
+            });
         }
+    }
+
+    /// The id of the last step pushed.
+    pub(super) fn last(&self) -> u32 {
+        self.steps.len() as u32
+    }
+
+    /// Push `owner`'s hook of kind `kind`, if it has one, as a step of step
+    /// `step` (0: the step is not pushed yet, see [`Builder::tie`]). `what`
+    /// ends the description (the mount it runs around). Returns its index.
+    pub(super) fn hook(
+        &mut self,
+        hooks: &[Hook],
+        kind: HookKind,
+        owner: &str,
+        step: u32,
+        what: &str,
+    ) -> Option<usize> {
+        let h = hook(hooks, kind)?;
+        self.push(
+            Change::Create,
+            owner,
+            format!("run {} of {owner}{what}", kind.as_str()),
+            Action::Hook {
+                hook: kind,
+                owner: owner.to_string(),
+                at: format!(
+                    "{}:{}: {}",
+                    h.script.pos.line, h.script.pos.col, h.script.path
+                ),
+                step: 0,
+                script: h.script.v.clone(),
+            },
+        );
+        let i = self.steps.len() - 1;
+        if step != 0 {
+            self.tie(Some(i), step);
+        }
+        Some(i)
+    }
+
+    /// Make the hook at index `i` a step of step `step`: it runs when that
+    /// step runs, is about its subject and writes to its disks.
+    pub(super) fn tie(&mut self, i: Option<usize>, step: u32) {
+        let Some(i) = i else { return };
+        let (subject, disks) = {
+            let s = &self.steps[step as usize - 1];
+            (s.subject.clone(), s.disks.clone())
+        };
+        let h = &mut self.steps[i];
+        if let Action::Hook { step: s, .. } = &mut h.action {
+            *s = step;
+        }
+        h.subject = subject;
+        h.disks = disks;
+    }
+
+    /// The create hooks of `owner` around the steps pushed by `make`: pre
+    /// before them, post after them, both steps of the first.
+    pub(super) fn created(&mut self, hooks: &[Hook], owner: &str, make: impl FnOnce(&mut Self)) {
+        let pre = self.hook(hooks, HookKind::PreCreate, owner, 0, "");
+        let first = self.last() + 1;
+        make(self);
+        self.tie(pre, first);
+        self.hook(hooks, HookKind::PostCreate, owner, first, "");
     }
 
     /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
@@ -104,25 +189,36 @@ impl Builder {
                     }
                 }
                 let fmt = f.format.v.as_str();
-                self.push(
-                    Change::Create,
-                    subject,
-                    format!("make {fmt} on {dev}"),
-                    Action::Mkfs {
-                        format: fmt.into(),
-                        devices: vec![dev.into()],
-                        extra_args: args,
-                    },
+                let owner = format!("{fmt} on {dev}");
+                self.created(&f.hooks, &owner, |b| {
+                    b.push(
+                        Change::Create,
+                        subject,
+                        format!("make {fmt} on {dev}"),
+                        Action::Mkfs {
+                            format: fmt.into(),
+                            devices: vec![dev.into()],
+                            extra_args: args,
+                        },
+                    )
+                });
+                self.mount(
+                    &f.mountpoint,
+                    dev,
+                    fmt,
+                    &f.mount_options,
+                    (&f.hooks, &owner),
                 );
-                self.mount(&f.mountpoint, dev, fmt, &f.mount_options);
             }
-            Content::Swap(_) => {
-                self.push(
-                    Change::Create,
-                    subject,
-                    format!("make swap on {dev}"),
-                    Action::Mkswap { device: dev.into() },
-                );
+            Content::Swap(sw) => {
+                self.created(&sw.hooks, &format!("swap on {dev}"), |b| {
+                    b.push(
+                        Change::Create,
+                        subject,
+                        format!("make swap on {dev}"),
+                        Action::Mkswap { device: dev.into() },
+                    )
+                });
             }
             Content::Luks(l) => {
                 let key = if let Some(p) = &l.password_file {
@@ -135,29 +231,32 @@ impl Builder {
                 let name = l.name.v.clone();
                 let mapped = names::mapper_device(&name);
                 self.own(&mapped, &[dev.to_string()]);
-                self.push(
-                    Change::Create,
-                    &name,
-                    format!("format LUKS2 `{name}` on {dev}"),
-                    Action::LuksFormat {
-                        device: dev.into(),
-                        name: name.clone(),
-                        key: key.clone(),
-                        extra_args: l.extra_format_args.clone(),
-                    },
-                );
-                self.push(
-                    Change::Create,
-                    &name,
-                    format!("open LUKS `{name}` as {mapped}"),
-                    Action::LuksOpen {
-                        device: dev.into(),
-                        name: name.clone(),
-                        key,
-                        allow_discards: l.allow_discards,
-                        extra_args: l.extra_open_args.clone(),
-                    },
-                );
+                // Post-create after the open: the hook finds the mapping.
+                self.created(&l.hooks, &format!("LUKS `{name}`"), |b| {
+                    b.push(
+                        Change::Create,
+                        &name,
+                        format!("format LUKS2 `{name}` on {dev}"),
+                        Action::LuksFormat {
+                            device: dev.into(),
+                            name: name.clone(),
+                            key: key.clone(),
+                            extra_args: l.extra_format_args.clone(),
+                        },
+                    );
+                    b.push(
+                        Change::Create,
+                        &name,
+                        format!("open LUKS `{name}` as {mapped}"),
+                        Action::LuksOpen {
+                            device: dev.into(),
+                            name: name.clone(),
+                            key,
+                            allow_discards: l.allow_discards,
+                            extra_args: l.extra_open_args.clone(),
+                        },
+                    );
+                });
                 if let Some(inner) = &l.content {
                     out.push_back((name.clone(), mapped, inner));
                 }
@@ -182,35 +281,41 @@ impl Builder {
                 } else {
                     format!("make btrfs on {dev}")
                 };
-                self.push(
-                    Change::Create,
-                    subject,
-                    desc,
-                    Action::Mkfs {
-                        format: "btrfs".into(),
-                        devices,
-                        extra_args: args,
-                    },
-                );
-                // Parents before children (`home` before `home/user`).
-                let mut subs: Vec<&Subvolume> = b.subvolumes.iter().collect();
-                subs.sort_by_key(|s| s.name.matches('/').count());
-                for s in subs {
-                    self.push(
+                let owner = format!("btrfs on {dev}");
+                // Post-create after the subvolumes: they are the filesystem's.
+                self.created(&b.hooks, &owner, |this| {
+                    this.push(
                         Change::Create,
                         subject,
-                        format!("create btrfs subvolume {} on {dev}", s.name),
-                        Action::BtrfsSubvolume {
-                            device: dev.into(),
-                            name: s.name.clone(),
+                        desc,
+                        Action::Mkfs {
+                            format: "btrfs".into(),
+                            devices,
+                            extra_args: args,
                         },
                     );
-                }
-                self.mount(&b.mountpoint, dev, "btrfs", &b.mount_options);
+                    // Parents before children (`home` before `home/user`).
+                    let mut subs: Vec<&Subvolume> = b.subvolumes.iter().collect();
+                    subs.sort_by_key(|s| s.name.matches('/').count());
+                    for s in subs {
+                        this.push(
+                            Change::Create,
+                            subject,
+                            format!("create btrfs subvolume {} on {dev}", s.name),
+                            Action::BtrfsSubvolume {
+                                device: dev.into(),
+                                name: s.name.clone(),
+                            },
+                        );
+                    }
+                });
+                // disko runs a btrfs's mount hooks around each of its mounts.
+                let hooks = (b.hooks.as_slice(), owner.as_str());
+                self.mount(&b.mountpoint, dev, "btrfs", &b.mount_options, hooks);
                 for s in &b.subvolumes {
                     let mut opts = s.mount_options.clone();
                     opts.push(format!("subvol={}", s.name));
-                    self.mount(&s.mountpoint, dev, "btrfs", &opts);
+                    self.mount(&s.mountpoint, dev, "btrfs", &opts, hooks);
                 }
             }
             Content::Mdraid(_) | Content::Zfs(_) => {

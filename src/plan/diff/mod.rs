@@ -109,10 +109,42 @@ pub fn diff(mut plan: Plan, obs: &Observed, degraded: &[Degraded]) -> (Plan, Vec
     unknown::check(&mut plan, obs, &mut refusals);
     let torn = teardown::insert(&mut plan, &s);
     busy::check(&plan, obs, &torn, &mut refusals);
-    for (i, st) in plan.steps.iter_mut().enumerate() {
-        st.id = i as u32 + 1;
-    }
+    hooks(&mut plan);
+    super::renumber(&mut plan.steps);
     (plan, refusals)
+}
+
+/// A hook runs when its step runs. A create hook runs when its owner is
+/// made (created, or destroyed and made again), not when it is kept or only
+/// changed (a table that gains a partition, an array assembled): the thing
+/// exists, and its hooks ran when it was made. A mount hook runs with its
+/// mount.
+fn hooks(plan: &mut Plan) {
+    let changes: HashMap<u32, Change> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id != 0)
+        .map(|s| (s.id, s.change))
+        .collect();
+    for st in &mut plan.steps {
+        let Action::Hook { hook, step, .. } = &st.action else {
+            continue;
+        };
+        let of = changes.get(step).copied().unwrap_or(Change::Keep);
+        let runs = if hook.is_create() {
+            matches!(of, Change::Create | Change::Destroy)
+        } else {
+            of != Change::Keep
+        };
+        (st.change, st.reason) = match (runs, hook.is_create()) {
+            (true, _) => (Change::Create, None),
+            (false, true) => (
+                Change::Keep,
+                Some("what carries it exists: create hooks run only when it is made".into()),
+            ),
+            (false, false) => (Change::Keep, Some("the mount is there".into())),
+        };
+    }
 }
 
 /// One step's verdict, by the rule for its kind of action.
@@ -308,6 +340,8 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             (Change::Change, None)
         }
         Action::Mount { target, fstype, .. } => (fs::mount(s.obs, target, fstype), None),
+        // Decided by its step, once every step is: see `hooks`.
+        Action::Hook { .. } => (Change::Create, None),
     };
     st.change = change;
     st.reason = reason;

@@ -130,7 +130,11 @@ impl Stack {
             Action::MdAdd { device, member, .. } => vec![device.clone(), member.clone()],
             Action::BtrfsReplace { device, new, .. } => vec![device.clone(), new.clone()],
             Action::ZpoolReplace { pool, new, .. } => vec![pool.clone(), new.clone()],
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
+            // A hook runs with its step, which is checked itself.
+            Action::Unmount { .. }
+            | Action::LuksClose { .. }
+            | Action::MdStop { .. }
+            | Action::Hook { .. } => vec![],
         };
         let mut out = Vec::new();
         while let Some(d) = todo.pop() {

@@ -8,6 +8,7 @@ pub(crate) mod kit;
 mod busy;
 pub(crate) mod degraded;
 mod fs;
+mod hooks;
 mod identity;
 mod md;
 mod roundtrip;
