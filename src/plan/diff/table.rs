@@ -85,6 +85,18 @@ pub(super) fn lost(disks: &[DiskVerdict], obs: &Observed, device: &str) -> bool 
         .is_some_and(|v| v.table != Change::Keep && !v.kept.contains(&p.number))
 }
 
+/// Whether a partition ending at `found` is the one planned to end at
+/// `planned`. Exactly, or — for the partition planned to take the rest of the
+/// disk, which ends at the last 1 MiB boundary as sgdisk's `--align-end` puts
+/// it — anywhere in the tail after that boundary up to the last usable
+/// sector: where parted, fdisk and earlier nasstrap builds end it. Same data,
+/// same partition; rewriting the table for those sectors would be a DESTROY
+/// for nothing.
+pub(super) fn ends_alike(planned: u64, found: u64, t: &TableGeometry) -> bool {
+    let mib = (1u64 << 20) / u64::from(t.sector.max(512));
+    planned == found || (t.last_usable - planned < mib && found > planned && found <= t.last_usable)
+}
+
 /// Compare a disk's table with the planned one: (table change, reason, disk
 /// wipe change, numbers of partitions kept).
 pub(super) fn compare_table(
@@ -108,7 +120,7 @@ pub(super) fn compare_table(
         let planned = t.partitions.iter().find(|p| p.number == e.number);
         let same = planned.is_some_and(|p| {
             p.first_lba == e.first_lba
-                && p.last_lba == e.last_lba
+                && ends_alike(p.last_lba, e.last_lba, t)
                 && p.type_guid.eq_ignore_ascii_case(&e.type_guid)
                 && p.label == e.name
         });
@@ -127,10 +139,12 @@ pub(super) fn compare_table(
             .map(|s| format!(" holding {}", show_sig(s)))
             .unwrap_or_default();
         lost.push(match planned {
-            Some(p) if p.first_lba != e.first_lba || p.last_lba != e.last_lba => format!(
-                "partition {} `{}` is at sectors {}..{}, planned {}..{}{held}",
-                e.number, e.name, e.first_lba, e.last_lba, p.first_lba, p.last_lba
-            ),
+            Some(p) if p.first_lba != e.first_lba || !ends_alike(p.last_lba, e.last_lba, t) => {
+                format!(
+                    "partition {} `{}` is at sectors {}..{}, planned {}..{}{held}",
+                    e.number, e.name, e.first_lba, e.last_lba, p.first_lba, p.last_lba
+                )
+            }
             Some(p) if !p.type_guid.eq_ignore_ascii_case(&e.type_guid) => format!(
                 "partition {} type {} expected, found {}{held}",
                 e.number,

@@ -235,3 +235,30 @@ fn whole_disk_wipe_destroys_what_the_content_step_destroys() {
 ",
     );
 }
+
+#[test]
+fn a_rest_partition_filling_the_tail_is_the_planned_one() {
+    // parted, fdisk and earlier nasstrap builds end the last partition at the
+    // last usable sector; disko's sgdisk --align-end stops at the last 1 MiB
+    // boundary. Same partition: kept, not rewritten.
+    let l = layout(SIMPLE);
+    let mut obs = installed(&l, &blank(&["sda"], 4 * GIB));
+    let Table::Gpt(g) = &mut disk_mut(&mut obs, "/dev/sda").table else {
+        panic!("installed has a GPT")
+    };
+    let last_usable = g.last_usable_lba;
+    let rest = g.entries.last_mut().unwrap();
+    assert!(rest.last_lba < last_usable);
+    rest.last_lba = last_usable;
+    assert!(
+        !diff_of(&l, &obs).contains("destroy"),
+        "{}",
+        diff_of(&l, &obs)
+    );
+    // A partition that ends elsewhere is another partition.
+    let Table::Gpt(g) = &mut disk_mut(&mut obs, "/dev/sda").table else {
+        unreachable!()
+    };
+    g.entries[0].last_lba += 2048;
+    assert!(diff_of(&l, &obs).contains("destroy"));
+}
