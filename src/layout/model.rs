@@ -269,9 +269,9 @@ pub enum End {
     Absolute(Size),
 }
 
-/// Filesystem formats nasstrap can create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Filesystem formats: the ones nasstrap knows (labels, discard, checks)
+/// and any other `mkfs.<format>`, which disko accepts as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsFormat {
     /// ext4 (ext2/ext3 are accepted and kept as their own kind).
     Ext4,
@@ -285,11 +285,16 @@ pub enum FsFormat {
     Btrfs,
     /// FAT32.
     Vfat,
+    /// F2FS (`mkfs.f2fs`, f2fs-tools).
+    F2fs,
+    /// Another format: made with `mkfs.<format>` and the layout's extraArgs,
+    /// mounted as type `<format>` (disko's `mkfs.${format}`).
+    Other(String),
 }
 
 impl FsFormat {
     /// The name as blkid reports it and mkfs takes it.
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             FsFormat::Ext4 => "ext4",
             FsFormat::Ext3 => "ext3",
@@ -297,7 +302,15 @@ impl FsFormat {
             FsFormat::Xfs => "xfs",
             FsFormat::Btrfs => "btrfs",
             FsFormat::Vfat => "vfat",
+            FsFormat::F2fs => "f2fs",
+            FsFormat::Other(s) => s,
         }
+    }
+}
+
+impl Serialize for FsFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

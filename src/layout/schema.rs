@@ -30,7 +30,7 @@ pub fn schema() -> Value {
     let content_ref = json!({ "$ref": "#/definitions/content" });
     let filesystem = obj(
         hooks(
-            json!({ "type": { "const": "filesystem" }, "device": {}, "format": { "enum": ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat"] }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings }),
+            json!({ "type": { "const": "filesystem" }, "device": {}, "format": { "type": "string", "pattern": "^[a-z0-9_][a-z0-9_.-]{0,31}$", "not": { "enum": ["bcachefs", "zfs", "swap", "tmpfs", "ramfs"] }, "examples": ["ext4", "xfs", "btrfs", "vfat", "f2fs"], "description": "made with mkfs.<format>; ext2/3/4, xfs, btrfs, vfat and f2fs are known by name" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings }),
         ),
         &["type", "format"],
     );

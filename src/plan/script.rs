@@ -184,6 +184,8 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             match format.as_str() {
                 "ext4" | "ext3" | "ext2" => c.extend(v(&["-F", "-q"])),
                 "xfs" | "btrfs" => c.extend(v(&["-f", "-q"])),
+                // Over what wipefs left (it refuses a device that had a filesystem).
+                "f2fs" => c.extend(v(&["-f", "-q"])),
                 _ => {}
             }
             c.extend(extra_args.iter().cloned());

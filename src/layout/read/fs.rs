@@ -48,14 +48,95 @@ pub(super) fn label_args(cx: &mut Ctx, o: &Obj, key: &str, tool: LabelTool, flag
     }
 }
 
-/// The label flags and limit of each filesystem's mkfs.
-fn fs_label(format: FsFormat) -> (LabelTool, &'static [&'static str]) {
-    match format {
+/// The label flags and limit of each known filesystem's mkfs; other formats
+/// are not checked (their tools' flags are their own).
+fn fs_label(format: &FsFormat) -> Option<(LabelTool, &'static [&'static str])> {
+    Some(match format {
         FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => (LabelTool::Ext, &["-L"]),
         FsFormat::Xfs => (LabelTool::Xfs, &["-L"]),
         FsFormat::Btrfs => (LabelTool::Btrfs, &["-L", "--label"]),
         FsFormat::Vfat => (LabelTool::Vfat, &["-n", "--volume-name"]),
+        FsFormat::F2fs => (LabelTool::F2fs, &["-l"]),
+        FsFormat::Other(_) => return None,
+    })
+}
+
+/// Formats nasstrap knows by name.
+const FORMATS: [&str; 7] = ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat", "f2fs"];
+
+/// Formats disko would hand to `mkfs.<format>` that nasstrap refuses, and why.
+fn refused_format(f: &str) -> Option<(&'static str, &'static str)> {
+    match f {
+        "bcachefs" => Some((
+            "bcachefs is not supported by nasstrap yet",
+            "the rescue and target kernels have no bcachefs; use btrfs, ext4 or xfs",
+        )),
+        "zfs" => Some((
+            "format `zfs` is not a filesystem nasstrap makes with mkfs",
+            "use `type: zfs` with a pool in `zpool:`",
+        )),
+        "swap" => Some((
+            "format `swap` is not a filesystem nasstrap makes with mkfs",
+            "use `type: swap`",
+        )),
+        "tmpfs" | "ramfs" => Some((
+            "a memory filesystem has no device to format",
+            "declare it in `nodev:`",
+        )),
+        _ => None,
     }
+}
+
+/// A format read from the layout: known, refused, or any other `mkfs.<format>`.
+fn format_of(cx: &mut Ctx, f: &At<String>) -> Option<FsFormat> {
+    let known = match f.v.as_str() {
+        "ext4" => FsFormat::Ext4,
+        "ext3" => FsFormat::Ext3,
+        "ext2" => FsFormat::Ext2,
+        "xfs" => FsFormat::Xfs,
+        "btrfs" => FsFormat::Btrfs,
+        "vfat" | "fat32" => FsFormat::Vfat,
+        "f2fs" => FsFormat::F2fs,
+        other => {
+            if let Some((msg, hint)) = refused_format(other) {
+                cx.error(f.pos, &f.path, msg, Some(hint.into()));
+                return None;
+            }
+            // It names a program (`mkfs.<format>`) and a mount type: a word.
+            let word = !other.is_empty()
+                && other.len() <= 32
+                && other
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
+                && !other.starts_with(['.', '-']);
+            if !word {
+                cx.error(
+                    f.pos,
+                    &f.path,
+                    format!("filesystem format `{}` is not a mkfs name", names::shown(other)),
+                    Some(format!(
+                        "lowercase letters, digits, `_`, `-` and `.`, as in mkfs.<format>; known formats: {}",
+                        FORMATS.join(", ")
+                    )),
+                );
+                return None;
+            }
+            // Any mkfs.<format> is disko's vocabulary; a near miss of a known
+            // one is most likely a typo, so say so (preflight finds no program).
+            if let Some(s) = did_you_mean(other, &FORMATS) {
+                cx.diags.push(
+                    super::super::diag::Diagnostic::warning(
+                        Some(f.pos),
+                        &f.path,
+                        format!("format `{other}` is planned as mkfs.{other}"),
+                    )
+                    .with_hint(format!("did you mean `{s}`?")),
+                );
+            }
+            FsFormat::Other(other.to_string())
+        }
+    };
+    Some(known)
 }
 
 pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesystem> {
@@ -70,29 +151,10 @@ pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesy
     let o = cx.obj(node, path, &keys)?;
     let hooks = cx.hooks(&o, Ok(()), mounted(&o));
     let f = cx.req_string(&o, "format", "e.g. format: ext4")?;
-    const FORMATS: [&str; 6] = ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat"];
-    let format = match f.v.as_str() {
-        "ext4" => FsFormat::Ext4,
-        "ext3" => FsFormat::Ext3,
-        "ext2" => FsFormat::Ext2,
-        "xfs" => FsFormat::Xfs,
-        "btrfs" => FsFormat::Btrfs,
-        "vfat" | "fat32" => FsFormat::Vfat,
-        other => {
-            let hint = did_you_mean(other, &FORMATS)
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("supported formats: {}", FORMATS.join(", ")));
-            cx.error(
-                f.pos,
-                &f.path,
-                format!("unknown filesystem format `{other}`"),
-                Some(hint),
-            );
-            return None;
-        }
-    };
-    let (tool, flags) = fs_label(format);
-    label_args(cx, &o, "extraArgs", tool, flags);
+    let format = format_of(cx, &f)?;
+    if let Some((tool, flags)) = fs_label(&format) {
+        label_args(cx, &o, "extraArgs", tool, flags);
+    }
     Some(Filesystem {
         format: At {
             v: format,

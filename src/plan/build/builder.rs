@@ -179,13 +179,15 @@ impl Builder {
             Content::Filesystem(f) => {
                 let mut args = f.extra_args.clone();
                 if is_mmc(dev) {
-                    match f.format.v {
+                    match &f.format.v {
                         FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args
                             .splice(0..0, ["-E".to_string(), "nodiscard".to_string()])
                             .for_each(drop),
                         FsFormat::Xfs => args.insert(0, "-K".into()),
                         FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
-                        FsFormat::Vfat => {}
+                        FsFormat::F2fs => args.splice(0..0, ["-t".into(), "0".into()]).for_each(drop),
+                        // mkfs.vfat does not discard; other tools' flags are their own.
+                        FsFormat::Vfat | FsFormat::Other(_) => {}
                     }
                 }
                 let fmt = f.format.v.as_str();

@@ -8,9 +8,13 @@ use crate::plan::Change;
 use crate::probe::{Observed, Signature};
 use std::collections::HashSet;
 
-/// Label given to mkfs in the layout's extraArgs (`-L x`, vfat `-n x`).
+/// Label given to mkfs in the layout's extraArgs (`-L x`, vfat `-n x`, f2fs `-l x`).
 fn wanted_label(format: &str, args: &[String]) -> Option<String> {
-    let flag = if format == "vfat" { "-n" } else { "-L" };
+    let flag = match format {
+        "vfat" => "-n",
+        "f2fs" => "-l",
+        _ => "-L",
+    };
     args.iter()
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
