@@ -8,7 +8,7 @@ use crate::layout::names;
 use crate::layout::size::Size;
 use crate::layout::validate::{self, Walk};
 use crate::layout::{Diagnostic, Loaded, Report};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 mod builder;
 use builder::Builder;
@@ -287,7 +287,28 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     }
     let mut md_members: HashMap<String, Vec<String>> = HashMap::new();
     let mut pool_members: HashMap<String, Vec<String>> = HashMap::new();
+    // A btrfs across LUKS volumes waits until all of them are open, whatever
+    // the order the disks are declared in (disko makes its users order them).
+    let mappers: HashSet<String> = walk
+        .items
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Content::Luks(v) => Some(names::mapper_device(&v.name.v)),
+            _ => None,
+        })
+        .collect();
+    let mut waited = 0usize;
     while let Some((subject, dev, c)) = queue.pop_front() {
+        if let Content::Btrfs(bt) = c
+            && !b.members_ready(bt, &mappers)
+            && waited <= queue.len()
+        {
+            // Bounded: once only waiting items are left, each goes as is.
+            waited += 1;
+            queue.push_back((subject, dev, c));
+            continue;
+        }
+        waited = 0;
         match c {
             Content::Mdraid(m) => {
                 let name = m.name.v.as_str();

@@ -22,23 +22,29 @@ pub(super) fn label_args(cx: &mut Ctx, o: &Obj, key: &str, tool: LabelTool, flag
         return;
     };
     let path = o.path_of(key);
-    let text = |i: usize| match items.get(i).map(|n| &n.kind) {
-        Some(Kind::Scalar { value, .. }) => Some(value.as_str()),
-        _ => None,
-    };
-    for i in 0..items.len() {
-        let Some(arg) = text(i) else { continue };
+    // The words the tool gets (see `Ctx::args`), each with its item.
+    let mut words: Vec<(&str, usize)> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        if let Kind::Scalar { value, .. } = &it.kind {
+            if value.starts_with('-') && value.contains(char::is_whitespace) {
+                words.extend(value.split_whitespace().map(|w| (w, i)));
+            } else {
+                words.push((value.as_str(), i));
+            }
+        }
+    }
+    for (w, &(arg, _)) in words.iter().enumerate() {
         let value = flags.iter().find_map(|f| {
             if arg == *f {
-                text(i + 1).map(|v| (v, i + 1))
+                words.get(w + 1).copied()
             } else if f.starts_with("--") {
                 arg.strip_prefix(*f)
                     .and_then(|r| r.strip_prefix('='))
-                    .map(|v| (v, i))
+                    .map(|v| (v, words[w].1))
             } else {
                 arg.strip_prefix(*f)
                     .filter(|v| !v.is_empty())
-                    .map(|v| (v, i))
+                    .map(|v| (v, words[w].1))
             }
         });
         if let Some((label, at)) = value {
@@ -163,7 +169,7 @@ pub(super) fn filesystem(cx: &mut Ctx, node: &Node, path: &str) -> Option<Filesy
         },
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
-        extra_args: cx.strings(&o, "extraArgs"),
+        extra_args: cx.args(&o, "extraArgs"),
         hooks,
     })
 }
@@ -236,8 +242,8 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
         key_file,
         ask_password: cx.boolean(&o, "askPassword").unwrap_or(false),
         allow_discards,
-        extra_format_args: cx.strings(&o, "extraFormatArgs"),
-        extra_open_args: cx.strings(&o, "extraOpenArgs"),
+        extra_format_args: cx.args(&o, "extraFormatArgs"),
+        extra_open_args: cx.args(&o, "extraOpenArgs"),
         content,
         hooks,
     })
@@ -339,7 +345,7 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         };
     let hooks = cx.hooks(&o, Ok(()), mount);
     Some(Btrfs {
-        extra_args: cx.strings(&o, "extraArgs"),
+        extra_args: cx.args(&o, "extraArgs"),
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
         subvolumes,

@@ -166,6 +166,16 @@ impl Builder {
         self.hook(hooks, HookKind::PostCreate, owner, first, "");
     }
 
+    /// Whether every device a multi-device btrfs names in its extraArgs is
+    /// there to format: `later` are the LUKS mappings the layout opens
+    /// (`/dev/mapper/<name>`), which are only once their volume is planned.
+    pub(super) fn members_ready(&self, b: &Btrfs, later: &std::collections::HashSet<String>) -> bool {
+        b.extra_args.iter().all(|a| {
+            let key = names::device(a).unwrap_or_else(|_| a.clone());
+            !later.contains(&key) || self.aliases.contains_key(&key)
+        })
+    }
+
     /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
     pub(super) fn content<'c>(
         &mut self,
@@ -233,6 +243,8 @@ impl Builder {
                 let name = l.name.v.clone();
                 let mapped = names::mapper_device(&name);
                 self.own(&mapped, &[dev.to_string()]);
+                // A multi-device btrfs may name it in its extraArgs.
+                self.aliases.insert(mapped.clone(), mapped.clone());
                 // Post-create after the open: the hook finds the mapping.
                 self.created(&l.hooks, &format!("LUKS `{name}`"), |b| {
                     b.push(
