@@ -237,10 +237,19 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
         Action::BtrfsReplace {
             device, devid, new, ..
         } => btrfs_replace(device, *devid, new),
+        Action::LuksAddKey {
+            device, new_key, ..
+        } if key_opens(device, new_key)? => {
+            // Already a key (an earlier run added it before it stopped).
+            Ok(())
+        }
         Action::LuksFormat {
             device, key, name, ..
         }
         | Action::LuksOpen {
+            device, key, name, ..
+        }
+        | Action::LuksAddKey {
             device, key, name, ..
         } => {
             let mut argv = script::commands(&st.action).remove(0);
@@ -263,9 +272,9 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
                 }
                 let i = argv
                     .iter()
-                    .position(|a| a == p)
-                    .expect("key path is in argv");
-                argv[i] = "-".into();
+                    .position(|a| a == "--key-file")
+                    .expect("the key file is in argv");
+                argv[i + 1] = "-".into();
                 stdin = Some(text);
             }
             let mut c = Cmd::new(st.description.clone(), &argv);
@@ -326,6 +335,25 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
             }
         }
     }
+}
+
+/// Whether the contents of `key_file` open the LUKS container on `device`
+/// (`--test-passphrase`: nothing is mapped). It is read by cryptsetup, never
+/// passed on argv.
+fn key_opens(device: &str, key_file: &str) -> Result<bool> {
+    let out = Cmd::of(
+        format!("testing whether key file {key_file} opens {device}"),
+        &[
+            "cryptsetup",
+            "open",
+            "--test-passphrase",
+            "--key-file",
+            key_file,
+            device,
+        ],
+    )
+    .output()?;
+    Ok(out.exit.success())
 }
 
 /// Where udev runs, it opens every new block device to probe it, and mkfs's

@@ -350,6 +350,13 @@ pub struct Luks {
     pub ask_password: bool,
     /// Open with discards allowed (`settings.allowDiscards`).
     pub allow_discards: bool,
+    /// Where the key starts in the key file (`settings.keyFileOffset`, bytes).
+    pub key_file_offset: Option<u64>,
+    /// How much of the key file is the key (`settings.keyFileSize`, bytes).
+    pub key_file_size: Option<u64>,
+    /// Files whose contents become further keys (`additionalKeyFiles`:
+    /// `cryptsetup luksAddKey`, unlocked with the first key).
+    pub additional_key_files: Vec<At<String>>,
     /// Extra `cryptsetup luksFormat` arguments.
     pub extra_format_args: Vec<String>,
     /// Extra `cryptsetup open` arguments.

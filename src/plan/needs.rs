@@ -103,9 +103,14 @@ fn add(n: &mut Needs, a: &Action) {
         | Action::MdAdd { .. } => {
             n.drivers.insert("md");
         }
-        Action::LuksFormat { name, key, .. } | Action::LuksOpen { name, key, .. } => {
-            if !matches!(a, Action::LuksFormat { .. }) {
+        Action::LuksFormat { name, key, .. }
+        | Action::LuksOpen { name, key, .. }
+        | Action::LuksAddKey { name, key, .. } => {
+            if matches!(a, Action::LuksOpen { .. }) {
                 n.drivers.insert("dm-crypt");
+            }
+            if let Action::LuksAddKey { new_key, .. } = a {
+                n.key_files.insert(new_key.clone());
             }
             match key {
                 KeySource::PasswordFile(p) | KeySource::KeyFile(p) => {

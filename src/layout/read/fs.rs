@@ -200,6 +200,7 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
     label_args(cx, &o, "extraFormatArgs", LabelTool::Luks2, &["--label"]);
     let mut key_file = cx.opt_string(&o, "keyFile");
     let mut allow_discards = false;
+    let (mut key_file_offset, mut key_file_size) = (None, None);
     if let Some(n) = o.get("settings") {
         let spath = o.path_of("settings");
         if let Some(s) = cx.obj(
@@ -220,17 +221,65 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
                 key_file = cx.opt_string(&s, "keyFile");
             }
             allow_discards = cx.boolean(&s, "allowDiscards").unwrap_or(false);
+            // Bytes of the key file, as cryptsetup's --keyfile-offset/-size
+            // and NixOS's boot.initrd.luks.devices.<name> take them.
+            for (key, slot) in [
+                ("keyFileOffset", &mut key_file_offset),
+                ("keyFileSize", &mut key_file_size),
+            ] {
+                let Some(v) = cx.int(&s, key) else { continue };
+                match u64::try_from(v.v) {
+                    Ok(b) if key != "keyFileSize" || b > 0 => *slot = Some(b),
+                    _ => cx.error(
+                        v.pos,
+                        &v.path,
+                        format!("`{key}` is a number of bytes, {}", if key == "keyFileSize" { "more than 0" } else { "0 or more" }),
+                        None,
+                    ),
+                }
+            }
+            // They slice the key file: with a passphrase there is nothing to slice.
+            if let Some(k) = ["keyFileOffset", "keyFileSize"].into_iter().find_map(|k| s.key(k))
+                && key_file.is_none()
+            {
+                cx.error(
+                    k.pos,
+                    &s.path_of(&k.name),
+                    format!("`{}` needs a key file (`settings.keyFile`)", k.name),
+                    Some("it says which bytes of the key file are the key".into()),
+                );
+            }
         }
     }
-    let extra = cx.strings(&o, "additionalKeyFiles");
-    if !extra.is_empty() {
-        let k = o.key("additionalKeyFiles").expect("present");
-        cx.error(
-            k.pos,
-            &o.path_of("additionalKeyFiles"),
-            "`additionalKeyFiles` is not supported yet",
-            Some("add the extra keys after install with cryptsetup luksAddKey".into()),
-        );
+    let mut additional_key_files = Vec::new();
+    if let Some(n) = o.get("additionalKeyFiles") {
+        let apath = o.path_of("additionalKeyFiles");
+        match &n.kind {
+            Kind::Seq(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    let p = format!("{apath}[{i}]");
+                    let Some(f) = cx.string(it, &p) else { continue };
+                    // disko's type: an absolute path on the machine that formats.
+                    if !f.v.starts_with('/') {
+                        cx.error(
+                            f.pos,
+                            &p,
+                            format!("additional key file `{}` is not an absolute path", names::shown(&f.v)),
+                            None,
+                        );
+                        continue;
+                    }
+                    additional_key_files.push(f);
+                }
+            }
+            Kind::Refused => {}
+            _ => cx.error(
+                n.pos,
+                &apath,
+                format!("expected a list of key file paths, found {}", n.describe()),
+                None,
+            ),
+        }
     }
     let content = o
         .get("content")
@@ -242,6 +291,9 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
         key_file,
         ask_password: cx.boolean(&o, "askPassword").unwrap_or(false),
         allow_discards,
+        key_file_offset,
+        key_file_size,
+        additional_key_files,
         extra_format_args: cx.args(&o, "extraFormatArgs"),
         extra_open_args: cx.args(&o, "extraOpenArgs"),
         content,

@@ -1,7 +1,7 @@
 //! The step builder: numbers steps, records which disks each device lives
 //! on, and emits the steps that put a content on a device.
 
-use super::super::{Action, Change, KeySource, Step};
+use super::super::{Action, Change, KeySlice, KeySource, Step};
 use crate::layout::model::*;
 use crate::layout::names;
 use std::collections::{HashMap, VecDeque};
@@ -240,6 +240,10 @@ impl Builder {
                 } else {
                     KeySource::Ask
                 };
+                let key_slice = KeySlice {
+                    offset: l.key_file_offset,
+                    size: l.key_file_size,
+                };
                 let name = l.name.v.clone();
                 let mapped = names::mapper_device(&name);
                 self.own(&mapped, &[dev.to_string()]);
@@ -255,6 +259,7 @@ impl Builder {
                             device: dev.into(),
                             name: name.clone(),
                             key: key.clone(),
+                            key_slice,
                             extra_args: l.extra_format_args.clone(),
                         },
                     );
@@ -265,11 +270,27 @@ impl Builder {
                         Action::LuksOpen {
                             device: dev.into(),
                             name: name.clone(),
-                            key,
+                            key: key.clone(),
+                            key_slice,
                             allow_discards: l.allow_discards,
                             extra_args: l.extra_open_args.clone(),
                         },
                     );
+                    // After the open, as disko does: the keys go in with the container.
+                    for f in &l.additional_key_files {
+                        b.push(
+                            Change::Create,
+                            &name,
+                            format!("add key file {} to LUKS `{name}`", f.v),
+                            Action::LuksAddKey {
+                                device: dev.into(),
+                                name: name.clone(),
+                                key: key.clone(),
+                                key_slice,
+                                new_key: f.v.clone(),
+                            },
+                        );
+                    }
                 });
                 if let Some(inner) = &l.content {
                     out.push_back((name.clone(), mapped, inner));

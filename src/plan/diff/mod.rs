@@ -317,6 +317,19 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             }
             (c, None)
         }
+        // What keys a container has is not probed: one made in this run
+        // gets them; one that exists got them when it was made (apply adds
+        // a key only when it does not open the container already).
+        Action::LuksAddKey { name, .. } => {
+            if s.created.contains(&format!("/dev/mapper/{name}")) {
+                (Change::Create, None)
+            } else {
+                (
+                    Change::Keep,
+                    Some("the container exists: its key files were added when it was made".into()),
+                )
+            }
+        }
         Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
         Action::ZpoolCreate { name, .. } => {
             let degraded = s
@@ -354,9 +367,9 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             h
         }
         Action::Mkfs { devices, .. } => devices.iter().find_map(|d| s.hidden.get(d).cloned()),
-        Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => {
-            s.hidden.get(device).cloned()
-        }
+        Action::BtrfsSubvolume { device, .. }
+        | Action::Mkswap { device }
+        | Action::LuksAddKey { device, .. } => s.hidden.get(device).cloned(),
         Action::Mount { source, .. } => match s.hidden.get(source) {
             // apply mounts what it assembled after it looked again.
             Some(Hidden::NotRunning(n)) => Some(Hidden::NotRunning(n.clone())),

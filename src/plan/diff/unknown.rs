@@ -117,7 +117,8 @@ impl Stack {
             | Action::Mkswap { device }
             | Action::BtrfsSubvolume { device, .. }
             | Action::LuksFormat { device, .. }
-            | Action::LuksOpen { device, .. } => vec![device.clone()],
+            | Action::LuksOpen { device, .. }
+            | Action::LuksAddKey { device, .. } => vec![device.clone()],
             Action::MdCreate {
                 device, members, ..
             }
