@@ -21,7 +21,15 @@ pub const MAX_PARALLEL: usize = 6;
 /// A hook runs alone: after every step before it, before every step after
 /// it (its shell may touch anything).
 pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
-    let mount = |s: &Step| matches!(s.action, Action::Mount { .. } | Action::Unmount { .. });
+    let mount = |s: &Step| {
+        matches!(
+            s.action,
+            Action::Mount { .. }
+                | Action::Unmount { .. }
+                | Action::Swapon { .. }
+                | Action::Swapoff { .. }
+        )
+    };
     let hook = |s: &Step| matches!(s.action, Action::Hook { .. });
     todo.iter()
         .enumerate()
@@ -234,6 +242,15 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
             ..
         } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
+        Action::BtrfsSwapfile {
+            device,
+            subvolume,
+            path,
+            size,
+            ..
+        } => btrfs_swapfile(device, subvolume.as_deref(), path, *size),
+        // A re-run after a stop finds it on already.
+        Action::Swapon { file, .. } if swapping_on(file)? => Ok(()),
         Action::BtrfsReplace {
             device, devid, new, ..
         } => btrfs_replace(device, *devid, new),
@@ -488,6 +505,59 @@ fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
             .map(|_| ())
         });
     unmount_scratch(&d, res)
+}
+
+/// Make a swap file at `path` inside `subvolume` (the top level when `None`)
+/// with `btrfs filesystem mkswapfile` (NOCOW, uncompressed, allocated), on
+/// the top level mounted on a scratch dir. A regular file of that size there
+/// already is kept (disko makes it only when missing too); another is an
+/// error, never overwritten.
+fn btrfs_swapfile(device: &str, subvolume: Option<&str>, path: &str, size: u64) -> Result<()> {
+    let (_dir, d) = scratch_mount(
+        device,
+        &["-o", "subvolid=5"],
+        &format!("to make swap file {path}"),
+    )?;
+    let inside = match subvolume {
+        Some(sv) => format!("{}/{path}", sv.trim_start_matches('/')),
+        None => path.to_string(),
+    };
+    let file = std::path::Path::new(&d).join(&inside);
+    let res = match std::fs::symlink_metadata(&file) {
+        Ok(m) if m.is_file() && m.len() == size => Ok(()),
+        Ok(m) => Err(anyhow::anyhow!(
+            "{inside} is there already ({}), not the planned swap file of {size} bytes;              remove it or change the layout",
+            if m.is_file() {
+                format!("{} bytes", m.len())
+            } else {
+                "not a regular file".into()
+            }
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = file.parent().expect("below the scratch dir");
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the directory of swap file {inside}"))
+                .and_then(|()| {
+                    let f = file.display().to_string();
+                    let sz = size.to_string();
+                    Cmd::of(
+                        format!("making swap file {inside}"),
+                        &["btrfs", "filesystem", "mkswapfile", "--size", &sz, &f],
+                    )
+                    .run()
+                    .map(|_| ())
+                })
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("looking at {inside}"))),
+    };
+    unmount_scratch(&d, res)
+}
+
+/// Whether the kernel swaps on `file` (`/proc/swaps`).
+fn swapping_on(file: &str) -> Result<bool> {
+    let text = std::fs::read_to_string("/proc/swaps").context("reading /proc/swaps")?;
+    let swaps = crate::probe::proc::parse_swaps(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(swaps.iter().any(|s| s == file))
 }
 
 /// `btrfs replace` needs the filesystem mounted, read-write: its top level

@@ -379,6 +379,9 @@ pub struct Btrfs {
     pub mount_options: Vec<String>,
     /// Subvolumes.
     pub subvolumes: Vec<Subvolume>,
+    /// Swap files in the top level (disko's `swap`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swap: Vec<SwapFile>,
     /// disko's hooks on it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Hooks,
@@ -396,6 +399,28 @@ pub struct Subvolume {
     pub mountpoint: Option<At<String>>,
     /// Mount options (`subvol=` is added by nasstrap).
     pub mount_options: Vec<String>,
+    /// Swap files in it (disko's `swap`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swap: Vec<SwapFile>,
+}
+
+/// A swap file in a btrfs top level or subvolume (disko's `swap.<name>`),
+/// made with `btrfs filesystem mkswapfile` (no copy-on-write, no compression).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SwapFile {
+    /// Its name in `swap:`.
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Its path inside the top level or subvolume, without a leading `/`.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: At<u64>,
+    /// swapon priority.
+    pub priority: Option<i64>,
+    /// swapDevices options (`defaults` is none).
+    pub options: Vec<String>,
 }
 
 /// Swap space.

@@ -59,13 +59,18 @@ pub fn schema() -> Value {
         })),
         &["type", "name"],
     );
+    // disko's btrfs `swap`: swap files by name, in the top level or a subvolume.
+    let swapfiles = json!({ "type": "object", "additionalProperties": obj(
+        json!({ "size": size, "path": { "type": "string" }, "priority": { "type": "integer" }, "options": strings }),
+        &["size"],
+    ) });
     let subvolume = obj(
-        json!({ "type": {}, "name": { "type": "string" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings, "swap": {} }),
+        json!({ "type": {}, "name": { "type": "string" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings, "swap": swapfiles }),
         &[],
     );
     let btrfs = obj(
         hooks(
-            json!({ "type": { "const": "btrfs" }, "device": {}, "extraArgs": strings, "mountpoint": mountpoint, "mountOptions": strings, "swap": {}, "subvolumes": { "type": "object", "additionalProperties": subvolume } }),
+            json!({ "type": { "const": "btrfs" }, "device": {}, "extraArgs": strings, "mountpoint": mountpoint, "mountOptions": strings, "swap": swapfiles, "subvolumes": { "type": "object", "additionalProperties": subvolume } }),
         ),
         &["type"],
     );

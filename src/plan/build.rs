@@ -159,6 +159,8 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         owners: HashMap::new(),
         mounts: Vec::new(),
         aliases,
+        mount_root: mount_root.clone(),
+        swapons: Vec::new(),
     };
     for (d, dp) in l.disks.iter().zip(&disks) {
         b.owners.insert(d.device.v.clone(), vec![d.name.clone()]);
@@ -478,13 +480,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     });
     for m in mounts {
         let (mp, source, fstype, options) = (m.mountpoint, m.source, m.fstype, m.options);
-        let target = if mp == "/" {
-            mount_root.clone()
-        } else if mount_root == "/" {
-            mp.clone()
-        } else {
-            format!("{mount_root}{mp}")
-        };
+        let target = builder::below(&mount_root, &mp);
         let what = format!(", mounting {target}");
         let pre = b.hook(&m.hooks, HookKind::PreMount, &m.owner, 0, &what);
         b.push(
@@ -501,6 +497,16 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         let mount = b.last();
         b.tie(pre, mount);
         b.hook(&m.hooks, HookKind::PostMount, &m.owner, mount, &what);
+    }
+    // 4. Swap files, once what holds them is mounted where they are used.
+    for (file, priority) in std::mem::take(&mut b.swapons) {
+        let subject = file.clone();
+        b.push(
+            Change::Create,
+            &subject,
+            format!("swap on {file}"),
+            Action::Swapon { file, priority },
+        );
     }
     Some(Plan {
         version: super::JSON_VERSION,

@@ -144,6 +144,26 @@ pub enum Action {
     Mkswap { device: String },
     /// Create a btrfs subvolume (the filesystem is mounted on a scratch dir for it).
     BtrfsSubvolume { device: String, name: String },
+    /// Make a swap file in a btrfs (`btrfs filesystem mkswapfile`), at
+    /// `path` inside `subvolume` (the top level when `None`); the filesystem
+    /// is mounted on a scratch dir for it. A file already there of that size
+    /// is kept.
+    BtrfsSwapfile {
+        device: String,
+        subvolume: Option<String>,
+        path: String,
+        size: u64,
+        /// Where it is swapped on, below the install root (its `Swapon`).
+        file: String,
+    },
+    /// Start swapping on a file below the install root (`swapon`).
+    Swapon {
+        file: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<i64>,
+    },
+    /// Stop swapping on a file (`swapoff`), before what holds it is unmounted.
+    Swapoff { file: String },
     /// Create a ZFS pool.
     ZpoolCreate {
         name: String,
@@ -220,12 +240,17 @@ impl Action {
             Action::MdAssemble { members, .. } => members.iter().collect(),
             Action::LuksOpen { device, .. }
             | Action::LuksAddKey { device, .. }
-            | Action::BtrfsSubvolume { device, .. } => {
+            | Action::BtrfsSubvolume { device, .. }
+            | Action::BtrfsSwapfile { device, .. } => {
                 vec![device]
             }
             Action::ZfsCreate { name, .. } => vec![name],
             Action::Mount { source, .. } => vec![source],
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
+            Action::Unmount { .. }
+            | Action::LuksClose { .. }
+            | Action::MdStop { .. }
+            | Action::Swapon { .. }
+            | Action::Swapoff { .. } => vec![],
             other => other.overwrites(),
         }
     }

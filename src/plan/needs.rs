@@ -35,7 +35,9 @@ pub struct AskedKey {
 /// The Debian package that ships `program`, for hints.
 pub fn package_of(program: &str) -> &'static str {
     match program {
-        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" => "util-linux",
+        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" | "swapoff" => {
+            "util-linux"
+        }
         "mount" | "umount" => "mount",
         "mdadm" => "mdadm",
         "cryptsetup" => "cryptsetup-bin",
@@ -91,7 +93,9 @@ fn add(n: &mut Needs, a: &Action) {
         Action::WriteGpt { .. } => {
             n.programs.insert("partx".into());
         }
-        Action::BtrfsSubvolume { .. } | Action::BtrfsReplace { .. } => {
+        Action::BtrfsSubvolume { .. }
+        | Action::BtrfsReplace { .. }
+        | Action::BtrfsSwapfile { .. } => {
             for p in ["mount", "umount", "btrfs"] {
                 n.programs.insert(p.into());
             }

@@ -105,7 +105,17 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
         Action::WriteGpt { .. }
         | Action::WriteFirmware { .. }
         | Action::BtrfsSubvolume { .. }
+        | Action::BtrfsSwapfile { .. }
         | Action::BtrfsReplace { .. } => Vec::new(),
+        Action::Swapon { file, priority } => {
+            let mut c = v(&["swapon"]);
+            if let Some(p) = priority {
+                c.extend(["--priority".into(), p.to_string()]);
+            }
+            c.push(file.clone());
+            vec![c]
+        }
+        Action::Swapoff { file } => vec![v(&["swapoff", file])],
         Action::MdAssemble {
             device,
             members,
@@ -356,6 +366,30 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
                 out,
                 "btrfs subvolume create \"$scratch\"/{}",
                 quote(name.trim_start_matches('/'))
+            );
+            let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
+        }
+        Action::BtrfsSwapfile {
+            device,
+            subvolume,
+            path,
+            size,
+            ..
+        } => {
+            let inside = match subvolume {
+                Some(sv) => format!("{}/{path}", sv.trim_start_matches('/')),
+                None => path.clone(),
+            };
+            let _ = writeln!(out, "scratch=$(mktemp -d)");
+            let _ = writeln!(
+                out,
+                "mount -t btrfs -o subvolid=5 {} \"$scratch\"",
+                quote(device)
+            );
+            let _ = writeln!(out, "f=\"$scratch\"/{}", quote(&inside));
+            let _ = writeln!(
+                out,
+                "[ -e \"$f\" ] || {{ mkdir -p \"$(dirname \"$f\")\" && btrfs filesystem mkswapfile --size {size} \"$f\"; }}"
             );
             let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
         }

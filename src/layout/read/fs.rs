@@ -5,6 +5,7 @@ use super::super::decode::{Ctx, Obj};
 use super::super::diag::did_you_mean;
 use super::super::model::*;
 use super::super::names::{self, LabelTool};
+use super::super::size::Size;
 use super::super::yaml::{Kind, Node};
 use super::{NOT_MOUNTED_LUKS, checked, checked_at, content, mounted, with_hooks};
 
@@ -312,16 +313,7 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         "swap",
     ]);
     let o = cx.obj(node, path, &keys)?;
-    if let Some(n) = o.get("swap")
-        && !cx.named(n, &o.path_of("swap")).is_empty()
-    {
-        cx.error(
-            n.pos,
-            &o.path_of("swap"),
-            "btrfs swap files are not supported yet",
-            Some("use a swap partition".into()),
-        );
-    }
+    let swap = swap_files(cx, &o, "the btrfs");
     let mut subvolumes = Vec::new();
     if let Some(n) = o.get("subvolumes") {
         let spath = o.path_of("subvolumes");
@@ -341,16 +333,7 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
             ) else {
                 continue;
             };
-            if let Some(n) = so.get("swap")
-                && !cx.named(n, &so.path_of("swap")).is_empty()
-            {
-                cx.error(
-                    n.pos,
-                    &so.path_of("swap"),
-                    "btrfs swap files are not supported yet",
-                    Some("use a swap partition".into()),
-                );
-            }
+            let swap = swap_files(cx, &so, "the subvolume");
             // disko's `name` defaults to the key; either way it is a path
             // inside the filesystem, checked and stored without a leading `/`.
             let (at, raw) = match cx.opt_string(&so, "name") {
@@ -382,6 +365,7 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
                 },
                 mountpoint: mountpoint(cx, &so),
                 mount_options: cx.strings(&so, "mountOptions"),
+                swap,
             });
         }
     }
@@ -401,6 +385,98 @@ pub(super) fn btrfs(cx: &mut Ctx, node: &Node, path: &str) -> Option<Btrfs> {
         mountpoint: mountpoint(cx, &o),
         mount_options: cx.strings(&o, "mountOptions"),
         subvolumes,
+        swap,
         hooks,
     })
+}
+
+/// disko's `swap` of a btrfs top level or subvolume (`what`): swap files by
+/// name, each with a size and a path inside it. They are swapped on where
+/// it is mounted, so it must have a `mountpoint` (disko's NixOS config names
+/// them by it too).
+fn swap_files(cx: &mut Ctx, o: &Obj, what: &str) -> Vec<SwapFile> {
+    let Some(n) = o.get("swap") else {
+        return Vec::new();
+    };
+    let spath = o.path_of("swap");
+    let mut out: Vec<SwapFile> = Vec::new();
+    for (k, v) in cx.named(n, &spath) {
+        let fpath = join(&spath, &k.name);
+        let Some(f) = cx.obj(v, &fpath, &["size", "path", "priority", "options"]) else {
+            continue;
+        };
+        let (at, raw) = match cx.opt_string(&f, "path") {
+            Some(p) => ((p.pos, p.path), p.v),
+            None => ((k.pos, fpath.clone()), k.name.clone()),
+        };
+        // A path inside the filesystem, as a subvolume's is.
+        let checked_path = names::subvolume(&raw).map_err(|e| names::NameError {
+            message: e
+                .message
+                .replacen("subvolume name", "swap file path", 1)
+                .replacen("names the top level", "names no file", 1),
+            hint: e.hint,
+        });
+        let Some(file) = checked(cx, at.0, &at.1, checked_path) else {
+            continue;
+        };
+        let size = cx.size(&f, "size");
+        let bytes = match &size {
+            Some(s) => match s.v.size {
+                Size::Bytes(b) if b > 0 => Some(At {
+                    v: b,
+                    pos: s.pos,
+                    path: s.path.clone(),
+                }),
+                _ => {
+                    cx.error(
+                        s.pos,
+                        &s.path,
+                        "a swap file's size is a fixed size, more than 0",
+                        Some("e.g. size: 4G".into()),
+                    );
+                    None
+                }
+            },
+            None if f.get("size").is_none() && !f.lost_keys() => {
+                cx.error(f.pos, &fpath, "missing `size`", Some("e.g. size: 4G".into()));
+                None
+            }
+            None => None,
+        };
+        if o.get("mountpoint").is_none() {
+            cx.error(
+                k.pos,
+                &fpath,
+                format!("swap file `{}` is in {what}, which has no `mountpoint`", names::shown(&k.name)),
+                Some(format!("give {what} a mountpoint: the swap file is used where it is mounted")),
+            );
+        }
+        if let Some(first) = out.iter().find(|s| s.path == file) {
+            cx.error(
+                at.0,
+                &at.1,
+                format!(
+                    "swap file `{}` is also declared at line {}",
+                    names::shown(&file),
+                    first.site.pos.line
+                ),
+                None,
+            );
+            continue;
+        }
+        let Some(size) = bytes else { continue };
+        out.push(SwapFile {
+            name: k.name.clone(),
+            site: Site {
+                pos: k.pos,
+                path: fpath,
+            },
+            path: file,
+            size,
+            priority: cx.int(&f, "priority").map(|p| p.v),
+            options: cx.strings(&f, "options"),
+        });
+    }
+    out
 }

@@ -31,6 +31,21 @@ pub(super) struct Builder {
     pub(super) mounts: Vec<Pending>,
     /// by-partlabel paths and device paths → planned partition device.
     pub(super) aliases: HashMap<String, String>,
+    /// The install root the mounts are below.
+    pub(super) mount_root: String,
+    /// Swap files to swap on once everything is mounted: (file, priority).
+    pub(super) swapons: Vec<(String, Option<i64>)>,
+}
+
+/// Where mountpoint `mp` is during the install, below `root`.
+pub(super) fn below(root: &str, mp: &str) -> String {
+    if mp == "/" {
+        root.to_string()
+    } else if root == "/" {
+        mp.to_string()
+    } else {
+        format!("{root}{mp}")
+    }
 }
 
 impl Builder {
@@ -342,6 +357,41 @@ impl Builder {
                                 name: s.name.clone(),
                             },
                         );
+                    }
+                    // Swap files once the subvolumes that hold them exist.
+                    let top = (None, &b.mountpoint, &b.swap);
+                    let in_subs = b
+                        .subvolumes
+                        .iter()
+                        .map(|s| (Some(&s.name), &s.mountpoint, &s.swap));
+                    for (sv, mp, files) in std::iter::once(top).chain(in_subs) {
+                        // The reader refuses swap files where nothing is mounted.
+                        let Some(mp) = mp else { continue };
+                        for f in files {
+                            let base = below(&this.mount_root, &mp.v);
+                            let file = format!("{}/{}", base.trim_end_matches('/'), f.path);
+                            let inside = match sv {
+                                Some(n) => format!("subvolume {n}"),
+                                None => "the top level".into(),
+                            };
+                            this.push(
+                                Change::Create,
+                                subject,
+                                format!(
+                                    "make swap file {} ({}) in {inside} of btrfs on {dev}",
+                                    f.path,
+                                    crate::layout::size::human(f.size.v)
+                                ),
+                                Action::BtrfsSwapfile {
+                                    device: dev.into(),
+                                    subvolume: sv.cloned(),
+                                    path: f.path.clone(),
+                                    size: f.size.v,
+                                    file: file.clone(),
+                                },
+                            );
+                            this.swapons.push((file, f.priority));
+                        }
                     }
                 });
                 // disko runs a btrfs's mount hooks around each of its mounts.

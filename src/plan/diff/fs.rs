@@ -78,6 +78,32 @@ pub(super) fn subvolume(s: &State, device: &str, name: &str) -> Change {
     if exists { Change::Keep } else { Change::Create }
 }
 
+/// A swap file of a btrfs: made with a filesystem made in this run; kept
+/// when the kernel swaps on it (so it is there). The probe does not look
+/// inside filesystems otherwise: apply makes it when missing and keeps a
+/// file of the planned size.
+pub(super) fn swapfile(s: &State, device: &str, file: &str) -> (Change, Option<String>) {
+    if s.created.contains(device) {
+        (Change::Create, None)
+    } else if s.obs.swaps.iter().any(|f| f == file) {
+        (Change::Keep, None)
+    } else {
+        (
+            Change::Create,
+            Some("made when missing: the probe does not look inside filesystems".into()),
+        )
+    }
+}
+
+/// Swapping on a file is kept when the kernel does already.
+pub(super) fn swapon(obs: &Observed, file: &str) -> Change {
+    if obs.swaps.iter().any(|f| f == file) {
+        Change::Keep
+    } else {
+        Change::Create
+    }
+}
+
 /// A ZFS pool is kept when one of that name is imported.
 pub(super) fn zpool(obs: &Observed, name: &str) -> Change {
     if obs.zpools.iter().any(|p| p.name == name) {

@@ -331,6 +331,8 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             }
         }
         Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
+        Action::BtrfsSwapfile { device, file, .. } => fs::swapfile(s, device, file),
+        Action::Swapon { file, .. } => (fs::swapon(s.obs, file), None),
         Action::ZpoolCreate { name, .. } => {
             let degraded = s
                 .degraded
@@ -349,9 +351,10 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         Action::MdAdd { .. } | Action::BtrfsReplace { .. } | Action::ZpoolReplace { .. } => {
             (Change::Create, None)
         }
-        Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
-            (Change::Change, None)
-        }
+        Action::Unmount { .. }
+        | Action::LuksClose { .. }
+        | Action::MdStop { .. }
+        | Action::Swapoff { .. } => (Change::Change, None),
         Action::Mount { target, fstype, .. } => (fs::mount(s.obs, target, fstype), None),
         // Decided by its step, once every step is: see `hooks`.
         Action::Hook { .. } => (Change::Create, None),
@@ -368,6 +371,7 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         }
         Action::Mkfs { devices, .. } => devices.iter().find_map(|d| s.hidden.get(d).cloned()),
         Action::BtrfsSubvolume { device, .. }
+        | Action::BtrfsSwapfile { device, .. }
         | Action::Mkswap { device }
         | Action::LuksAddKey { device, .. } => s.hidden.get(device).cloned(),
         Action::Mount { source, .. } => match s.hidden.get(source) {
