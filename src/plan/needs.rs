@@ -35,9 +35,7 @@ pub struct AskedKey {
 /// The Debian package that ships `program`, for hints.
 pub fn package_of(program: &str) -> &'static str {
     match program {
-        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" | "swapoff" => {
-            "util-linux"
-        }
+        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" | "swapoff" => "util-linux",
         "mount" | "umount" => "mount",
         "mdadm" => "mdadm",
         "cryptsetup" => "cryptsetup-bin",

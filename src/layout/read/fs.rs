@@ -71,6 +71,13 @@ fn fs_label(format: &FsFormat) -> Option<(LabelTool, &'static [&'static str])> {
 /// Formats nasstrap knows by name.
 const FORMATS: [&str; 7] = ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat", "f2fs"];
 
+/// Filesystems with a `mkfs.<format>` of their own that a typo check must
+/// not take for a near miss of a known one (`jfs` is one letter from `xfs`).
+const OTHER_FORMATS: [&str; 12] = [
+    "exfat", "ntfs", "jfs", "nilfs2", "udf", "minix", "reiserfs", "msdos", "fat", "hfsplus",
+    "erofs", "cramfs",
+];
+
 /// Formats disko would hand to `mkfs.<format>` that nasstrap refuses, and why.
 fn refused_format(f: &str) -> Option<(&'static str, &'static str)> {
     match f {
@@ -120,25 +127,26 @@ fn format_of(cx: &mut Ctx, f: &At<String>) -> Option<FsFormat> {
                 cx.error(
                     f.pos,
                     &f.path,
-                    format!("filesystem format `{}` is not a mkfs name", names::shown(other)),
+                    format!("unknown filesystem format `{}`", names::shown(other)),
                     Some(format!(
-                        "lowercase letters, digits, `_`, `-` and `.`, as in mkfs.<format>; known formats: {}",
+                        "a format names mkfs.<format>: up to 32 lowercase letters, digits, `_`, `-`, `.`; known formats: {}",
                         FORMATS.join(", ")
                     )),
                 );
                 return None;
             }
-            // Any mkfs.<format> is disko's vocabulary; a near miss of a known
-            // one is most likely a typo, so say so (preflight finds no program).
-            if let Some(s) = did_you_mean(other, &FORMATS) {
-                cx.diags.push(
-                    super::super::diag::Diagnostic::warning(
-                        Some(f.pos),
-                        &f.path,
-                        format!("format `{other}` is planned as mkfs.{other}"),
-                    )
-                    .with_hint(format!("did you mean `{s}`?")),
+            // Any mkfs.<format> is disko's vocabulary, but a near miss of a
+            // known format that is no filesystem of its own is a typo.
+            if !OTHER_FORMATS.contains(&other)
+                && let Some(s) = did_you_mean(other, &FORMATS)
+            {
+                cx.error(
+                    f.pos,
+                    &f.path,
+                    format!("unknown filesystem format `{other}`"),
+                    Some(format!("did you mean `{s}`?")),
                 );
+                return None;
             }
             FsFormat::Other(other.to_string())
         }
@@ -234,13 +242,22 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
                     _ => cx.error(
                         v.pos,
                         &v.path,
-                        format!("`{key}` is a number of bytes, {}", if key == "keyFileSize" { "more than 0" } else { "0 or more" }),
+                        format!(
+                            "`{key}` is a number of bytes, {}",
+                            if key == "keyFileSize" {
+                                "more than 0"
+                            } else {
+                                "0 or more"
+                            }
+                        ),
                         None,
                     ),
                 }
             }
             // They slice the key file: with a passphrase there is nothing to slice.
-            if let Some(k) = ["keyFileOffset", "keyFileSize"].into_iter().find_map(|k| s.key(k))
+            if let Some(k) = ["keyFileOffset", "keyFileSize"]
+                .into_iter()
+                .find_map(|k| s.key(k))
                 && key_file.is_none()
             {
                 cx.error(
@@ -265,7 +282,10 @@ pub(super) fn luks(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<
                         cx.error(
                             f.pos,
                             &p,
-                            format!("additional key file `{}` is not an absolute path", names::shown(&f.v)),
+                            format!(
+                                "additional key file `{}` is not an absolute path",
+                                names::shown(&f.v)
+                            ),
                             None,
                         );
                         continue;
@@ -439,7 +459,12 @@ fn swap_files(cx: &mut Ctx, o: &Obj, what: &str) -> Vec<SwapFile> {
                 }
             },
             None if f.get("size").is_none() && !f.lost_keys() => {
-                cx.error(f.pos, &fpath, "missing `size`", Some("e.g. size: 4G".into()));
+                cx.error(
+                    f.pos,
+                    &fpath,
+                    "missing `size`",
+                    Some("e.g. size: 4G".into()),
+                );
                 None
             }
             None => None,
@@ -448,8 +473,13 @@ fn swap_files(cx: &mut Ctx, o: &Obj, what: &str) -> Vec<SwapFile> {
             cx.error(
                 k.pos,
                 &fpath,
-                format!("swap file `{}` is in {what}, which has no `mountpoint`", names::shown(&k.name)),
-                Some(format!("give {what} a mountpoint: the swap file is used where it is mounted")),
+                format!(
+                    "swap file `{}` is in {what}, which has no `mountpoint`",
+                    names::shown(&k.name)
+                ),
+                Some(format!(
+                    "give {what} a mountpoint: the swap file is used where it is mounted"
+                )),
             );
         }
         if let Some(first) = out.iter().find(|s| s.path == file) {

@@ -184,7 +184,11 @@ impl Builder {
     /// Whether every device a multi-device btrfs names in its extraArgs is
     /// there to format: `later` are the LUKS mappings the layout opens
     /// (`/dev/mapper/<name>`), which are only once their volume is planned.
-    pub(super) fn members_ready(&self, b: &Btrfs, later: &std::collections::HashSet<String>) -> bool {
+    pub(super) fn members_ready(
+        &self,
+        b: &Btrfs,
+        later: &std::collections::HashSet<String>,
+    ) -> bool {
         b.extra_args.iter().all(|a| {
             let key = names::device(a).unwrap_or_else(|_| a.clone());
             !later.contains(&key) || self.aliases.contains_key(&key)
@@ -210,7 +214,9 @@ impl Builder {
                             .for_each(drop),
                         FsFormat::Xfs => args.insert(0, "-K".into()),
                         FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
-                        FsFormat::F2fs => args.splice(0..0, ["-t".into(), "0".into()]).for_each(drop),
+                        FsFormat::F2fs => {
+                            args.splice(0..0, ["-t".into(), "0".into()]).for_each(drop)
+                        }
                         // mkfs.vfat does not discard; other tools' flags are their own.
                         FsFormat::Vfat | FsFormat::Other(_) => {}
                     }
