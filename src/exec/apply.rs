@@ -524,7 +524,8 @@ fn btrfs_swapfile(device: &str, subvolume: Option<&str>, path: &str, size: u64) 
     };
     let file = std::path::Path::new(&d).join(&inside);
     let res = match std::fs::symlink_metadata(&file) {
-        Ok(m) if m.is_file() && m.len() == size => Ok(()),
+        // mkswapfile rounds the size down to whole pages (4 KiB here).
+        Ok(m) if m.is_file() && (m.len() == size || m.len() == size - size % 4096) => Ok(()),
         Ok(m) => Err(anyhow::anyhow!(
             "{inside} is there already ({}), not the planned swap file of {size} bytes;              remove it or change the layout",
             if m.is_file() {
