@@ -22,7 +22,7 @@ fn outcome(name: &str) -> Result<usize, Vec<String>> {
 }
 
 /// Examples nasstrap plans today.
-const PLANS: [&str; 8] = [
+const PLANS: [&str; 13] = [
     "simple-efi",
     "zfs",
     "hybrid",
@@ -31,17 +31,18 @@ const PLANS: [&str; 8] = [
     "tmpfs",
     "gpt-bios-compat",
     "luks-on-mdadm",
+    "long-device-name",
+    "f2fs",
+    "luks-btrfs-raid",
+    "btrfs-subvolumes",
+    "luks-btrfs-subvolumes",
 ];
 
 /// Examples that use something nasstrap refuses by name, with the feature.
-const REFUSES: [(&str, &str); 8] = [
+const REFUSES: [(&str, &str); 6] = [
     (
         "mdadm-raid5-args",
         "a GPT inside an md array, LUKS volume or zvol is not supported yet",
-    ),
-    (
-        "luks-btrfs-subvolumes",
-        "`additionalKeyFiles` is not supported yet",
     ),
     ("lvm-raid", "type `lvm_vg` is not supported by nasstrap yet"),
     ("bcachefs", "is not supported by nasstrap yet"),
@@ -57,7 +58,6 @@ const REFUSES: [(&str, &str); 8] = [
         "boot-raid1",
         "a GPT inside an md array, LUKS volume or zvol is not supported yet",
     ),
-    ("btrfs-subvolumes", "btrfs swap files are not supported yet"),
 ];
 
 #[test]
@@ -138,4 +138,203 @@ fn zfs_hook_is_a_step_after_its_pool() {
     );
     assert!(at.ends_with(": zpool.zroot.postCreateHook"), "{at}");
     assert_eq!(p.steps[i].description, "run postCreateHook of pool zroot");
+}
+
+fn plan_of(name: &str) -> plan::Plan {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/disko")
+        .join(format!("{name}.json"));
+    let l = layout::load_file(&f, &[]).unwrap();
+    plan::build(&l, &plan::Options::default()).unwrap()
+}
+
+/// disko's `long-device-name`: the disk's `name` differs from its key `main`;
+/// the default GPT labels are made of the name (hashed past 36 bytes), as
+/// disko's partition `device` paths in the JSON say.
+#[test]
+fn a_disk_name_makes_the_labels_and_the_key_names_the_disk() {
+    let p = plan_of("long-device-name");
+    assert_eq!(p.disks[0].name, "main");
+    let labels: Vec<&str> = p.disks[0]
+        .table
+        .as_ref()
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|t| t.label.as_str())
+        .collect();
+    // sha256("disk-this-is-some-…-too-long-ESP"), first 36 hex digits.
+    assert_eq!(
+        labels,
+        [
+            "36601cdc461d3589a280204a4b674b3cad5d",
+            "bf3cfbd77a309f330b322e19e5a8377852b1"
+        ]
+    );
+}
+
+/// disko's `f2fs`: mkfs.f2fs with the layout's arguments, mounted as f2fs.
+#[test]
+fn f2fs_is_made_and_mounted_as_f2fs() {
+    let p = plan_of("f2fs");
+    let mkfs = p
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            plan::Action::Mkfs {
+                format, extra_args, ..
+            } if format == "f2fs" => Some(extra_args.clone()),
+            _ => None,
+        })
+        .expect("an f2fs mkfs");
+    assert_eq!(
+        mkfs,
+        ["-O", "extra_attr,inode_checksum,sb_checksum,compression"]
+    );
+    assert!(p.steps.iter().any(|s| matches!(&s.action,
+        plan::Action::Mount { fstype, target, .. } if fstype == "f2fs" && target == "/mnt")));
+    let n = plan::needs::of(&p);
+    assert!(n.programs.contains("mkfs.f2fs"));
+    assert_eq!(plan::needs::package_of("mkfs.f2fs"), "f2fs-tools");
+}
+
+/// disko's `luks-btrfs-raid`: the btrfs on LUKS `p2` names `/dev/mapper/p1`
+/// (and `"-d raid1"` as one item): one mkfs over both mappings, after both opened.
+#[test]
+fn btrfs_across_luks_volumes_is_one_mkfs_after_both_opens() {
+    let p = plan_of("luks-btrfs-raid");
+    let i = p
+        .steps
+        .iter()
+        .position(
+            |s| matches!(s.action, plan::Action::Mkfs { ref format, .. } if format == "btrfs"),
+        )
+        .unwrap();
+    let plan::Action::Mkfs {
+        devices,
+        extra_args,
+        ..
+    } = &p.steps[i].action
+    else {
+        unreachable!()
+    };
+    assert_eq!(devices, &["/dev/mapper/p2", "/dev/mapper/p1"]);
+    assert_eq!(extra_args, &["-d", "raid1"]);
+    for name in ["p1", "p2"] {
+        let open = p
+            .steps
+            .iter()
+            .position(|s| matches!(&s.action, plan::Action::LuksOpen { name: n, .. } if n == name))
+            .unwrap();
+        assert!(open < i, "{name} is open before the mkfs");
+    }
+    assert_eq!(p.steps[i].disks, ["disk1", "disk2"]);
+}
+
+/// disko's `btrfs-subvolumes`: four swap files (two in the top level, two in
+/// subvolume /swap), made after the subvolumes, swapped on after the mounts.
+#[test]
+fn btrfs_swap_files_are_made_and_swapped_on() {
+    let p = plan_of("btrfs-subvolumes");
+    let made: Vec<(Option<String>, String, u64, String)> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            plan::Action::BtrfsSwapfile {
+                subvolume,
+                path,
+                size,
+                file,
+                ..
+            } => Some((subvolume.clone(), path.clone(), *size, file.clone())),
+            _ => None,
+        })
+        .collect();
+    let m = 20 << 20;
+    assert_eq!(
+        made,
+        [
+            (
+                None,
+                "swapfile".into(),
+                m,
+                "/mnt/partition-root/swapfile".into()
+            ),
+            (
+                None,
+                "swapfile1".into(),
+                m,
+                "/mnt/partition-root/swapfile1".into()
+            ),
+            (
+                Some("swap".into()),
+                "swapfile".into(),
+                m,
+                "/mnt/.swapvol/swapfile".into()
+            ),
+            (
+                Some("swap".into()),
+                "rel-path".into(),
+                m,
+                "/mnt/.swapvol/rel-path".into()
+            ),
+        ]
+    );
+    let last_subvol = p
+        .steps
+        .iter()
+        .rposition(|s| matches!(s.action, plan::Action::BtrfsSubvolume { .. }))
+        .unwrap();
+    let first_file = p
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, plan::Action::BtrfsSwapfile { .. }))
+        .unwrap();
+    assert!(last_subvol < first_file);
+    let last_mount = p
+        .steps
+        .iter()
+        .rposition(|s| matches!(s.action, plan::Action::Mount { .. }))
+        .unwrap();
+    let swapons: Vec<usize> = p
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s.action, plan::Action::Swapon { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(swapons.len(), 4);
+    assert!(swapons.iter().all(|&i| i > last_mount));
+}
+
+/// disko's `luks-btrfs-subvolumes`: the additional key file is added after
+/// the open, unlocked with the first key file; no key is ever on argv.
+#[test]
+fn additional_key_files_are_added_with_the_first_key() {
+    let p = plan_of("luks-btrfs-subvolumes");
+    let open = p
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, plan::Action::LuksOpen { .. }))
+        .unwrap();
+    let add = p
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, plan::Action::LuksAddKey { .. }))
+        .unwrap();
+    assert_eq!(add, open + 1);
+    assert_eq!(
+        plan::script::commands(&p.steps[add].action),
+        [[
+            "cryptsetup",
+            "luksAddKey",
+            "--batch-mode",
+            "--key-file",
+            "/tmp/secret.key",
+            "/dev/vdb2",
+            "/tmp/additionalSecret.key"
+        ]]
+    );
+    let n = plan::needs::of(&p);
+    assert!(n.key_files.contains("/tmp/additionalSecret.key"));
 }

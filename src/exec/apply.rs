@@ -21,7 +21,15 @@ pub const MAX_PARALLEL: usize = 6;
 /// A hook runs alone: after every step before it, before every step after
 /// it (its shell may touch anything).
 pub fn dependencies(todo: &[&Step]) -> Vec<Vec<usize>> {
-    let mount = |s: &Step| matches!(s.action, Action::Mount { .. } | Action::Unmount { .. });
+    let mount = |s: &Step| {
+        matches!(
+            s.action,
+            Action::Mount { .. }
+                | Action::Unmount { .. }
+                | Action::Swapon { .. }
+                | Action::Swapoff { .. }
+        )
+    };
     let hook = |s: &Step| matches!(s.action, Action::Hook { .. });
     todo.iter()
         .enumerate()
@@ -234,13 +242,31 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
             ..
         } => write_firmware(device, image, *offset, *max_size, region),
         Action::BtrfsSubvolume { device, name } => btrfs_subvolume(device, name),
+        Action::BtrfsSwapfile {
+            device,
+            subvolume,
+            path,
+            size,
+            ..
+        } => btrfs_swapfile(device, subvolume.as_deref(), path, *size),
+        // A re-run after a stop finds it on already.
+        Action::Swapon { file, .. } if swapping_on(file)? => Ok(()),
         Action::BtrfsReplace {
             device, devid, new, ..
         } => btrfs_replace(device, *devid, new),
+        Action::LuksAddKey {
+            device, new_key, ..
+        } if key_opens(device, new_key)? => {
+            // Already a key (an earlier run added it before it stopped).
+            Ok(())
+        }
         Action::LuksFormat {
             device, key, name, ..
         }
         | Action::LuksOpen {
+            device, key, name, ..
+        }
+        | Action::LuksAddKey {
             device, key, name, ..
         } => {
             let mut argv = script::commands(&st.action).remove(0);
@@ -263,9 +289,9 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
                 }
                 let i = argv
                     .iter()
-                    .position(|a| a == p)
-                    .expect("key path is in argv");
-                argv[i] = "-".into();
+                    .position(|a| a == "--key-file")
+                    .expect("the key file is in argv");
+                argv[i + 1] = "-".into();
                 stdin = Some(text);
             }
             let mut c = Cmd::new(st.description.clone(), &argv);
@@ -326,6 +352,25 @@ fn run_step(plan: &Plan, st: &Step, secrets: &Secrets, locks: &DiskLocks) -> Res
             }
         }
     }
+}
+
+/// Whether the contents of `key_file` open the LUKS container on `device`
+/// (`--test-passphrase`: nothing is mapped). It is read by cryptsetup, never
+/// passed on argv.
+fn key_opens(device: &str, key_file: &str) -> Result<bool> {
+    let out = Cmd::of(
+        format!("testing whether key file {key_file} opens {device}"),
+        &[
+            "cryptsetup",
+            "open",
+            "--test-passphrase",
+            "--key-file",
+            key_file,
+            device,
+        ],
+    )
+    .output()?;
+    Ok(out.exit.success())
 }
 
 /// Where udev runs, it opens every new block device to probe it, and mkfs's
@@ -397,12 +442,15 @@ fn check_magic(device: &str, offset: u64, magic: &[u8], what: &str) -> Result<()
 }
 
 /// Read the new superblock's magic in-process (no blkid: one process per step).
+/// Formats nasstrap has no magic for are trusted to their mkfs's exit status.
 fn check_fs(device: &str, format: &str) -> Result<()> {
     match format {
         "ext4" | "ext3" | "ext2" => check_magic(device, 1080, &[0x53, 0xEF], format),
         "xfs" => check_magic(device, 0, b"XFSB", format),
         "btrfs" => check_magic(device, 65536 + 64, b"_BHRfS_M", format),
         "vfat" => check_magic(device, 510, &[0x55, 0xAA], format),
+        // F2FS_SUPER_MAGIC 0xF2F52010, little-endian, at the superblock (1 KiB).
+        "f2fs" => check_magic(device, 1024, &[0x10, 0x20, 0xF5, 0xF2], format),
         "swap" => {
             // The signature ends the first page; pages are 4 KiB here and on the Helios64.
             check_magic(device, 4096 - 10, b"SWAPSPACE2", format)
@@ -457,6 +505,60 @@ fn btrfs_subvolume(device: &str, name: &str) -> Result<()> {
             .map(|_| ())
         });
     unmount_scratch(&d, res)
+}
+
+/// Make a swap file at `path` inside `subvolume` (the top level when `None`)
+/// with `btrfs filesystem mkswapfile` (NOCOW, uncompressed, allocated), on
+/// the top level mounted on a scratch dir. A regular file of that size there
+/// already is kept (disko makes it only when missing too); another is an
+/// error, never overwritten.
+fn btrfs_swapfile(device: &str, subvolume: Option<&str>, path: &str, size: u64) -> Result<()> {
+    let (_dir, d) = scratch_mount(
+        device,
+        &["-o", "subvolid=5"],
+        &format!("to make swap file {path}"),
+    )?;
+    let inside = match subvolume {
+        Some(sv) => format!("{}/{path}", sv.trim_start_matches('/')),
+        None => path.to_string(),
+    };
+    let file = std::path::Path::new(&d).join(&inside);
+    let res = match std::fs::symlink_metadata(&file) {
+        // mkswapfile rounds the size down to whole pages (4 KiB here).
+        Ok(m) if m.is_file() && (m.len() == size || m.len() == size - size % 4096) => Ok(()),
+        Ok(m) => Err(anyhow::anyhow!(
+            "{inside} is there already ({}), not the planned swap file of {size} bytes;              remove it or change the layout",
+            if m.is_file() {
+                format!("{} bytes", m.len())
+            } else {
+                "not a regular file".into()
+            }
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = file.parent().expect("below the scratch dir");
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the directory of swap file {inside}"))
+                .and_then(|()| {
+                    let f = file.display().to_string();
+                    let sz = size.to_string();
+                    Cmd::of(
+                        format!("making swap file {inside}"),
+                        &["btrfs", "filesystem", "mkswapfile", "--size", &sz, &f],
+                    )
+                    .run()
+                    .map(|_| ())
+                })
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("looking at {inside}"))),
+    };
+    unmount_scratch(&d, res)
+}
+
+/// Whether the kernel swaps on `file` (`/proc/swaps`).
+fn swapping_on(file: &str) -> Result<bool> {
+    let text = std::fs::read_to_string("/proc/swaps").context("reading /proc/swaps")?;
+    let swaps = crate::probe::proc::parse_swaps(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(swaps.iter().any(|s| s == file))
 }
 
 /// `btrfs replace` needs the filesystem mounted, read-write: its top level

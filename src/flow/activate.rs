@@ -144,6 +144,7 @@ mod tests {
             device: "/dev/md/tank".into(),
             name: "crypted".into(),
             key: crate::plan::KeySource::KeyFile("/k".into()),
+            key_slice: Default::default(),
             allow_discards: false,
             extra_args: vec![],
         }
@@ -154,6 +155,7 @@ mod tests {
             device: "/dev/md/tank".into(),
             name: "crypted".into(),
             key: crate::plan::KeySource::KeyFile("/k".into()),
+            key_slice: Default::default(),
             extra_args: vec![],
         }
     }

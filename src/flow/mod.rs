@@ -266,8 +266,9 @@ pub fn look(t: &Target) -> Result<Look, Stop> {
     let (mut plan, refusals) =
         plan::diff::against(&loaded, &observed, &t.options()).map_err(Stop::Layout)?;
     for st in &mut plan.steps {
-        if let plan::Action::LuksOpen { name, key, .. } | plan::Action::LuksFormat { name, key, .. } =
-            &mut st.action
+        if let plan::Action::LuksOpen { name, key, .. }
+        | plan::Action::LuksFormat { name, key, .. }
+        | plan::Action::LuksAddKey { name, key, .. } = &mut st.action
             && let Some((_, file)) = t.key_files.iter().find(|(n, _)| n == name)
         {
             // The same kind of file as the layout's: a passphrase file's

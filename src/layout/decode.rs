@@ -291,6 +291,44 @@ impl Ctx {
         }
     }
 
+    /// Extra arguments for a tool (`extraArgs`, `extraFormatArgs`…): a list of
+    /// strings, with an option written with its value in one item (`"-d
+    /// raid1"`, `"--iter-time 1"`) split at whitespace into words, as disko's
+    /// unquoted `${toString extraArgs}` has the shell do. Other items stay
+    /// whole (a label with a space, after its flag). Shell quoting in such an
+    /// item is refused: nasstrap runs no shell to remove it.
+    pub fn args(&mut self, o: &Obj, key: &str) -> Vec<String> {
+        let Some(Kind::Seq(items)) = o.get(key).map(|n| &n.kind) else {
+            return self.strings(o, key);
+        };
+        let path = o.path_of(key);
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            let Some(s) = self.string(it, &p) else {
+                continue;
+            };
+            if !(s.v.starts_with('-') && s.v.contains(char::is_whitespace)) {
+                out.push(s.v);
+                continue;
+            }
+            if s.v.contains(['\'', '"', '\\', '$', '`']) {
+                self.error(
+                    s.pos,
+                    &p,
+                    format!(
+                        "`{}` needs a shell to unquote; nasstrap splits such an item at whitespace only",
+                        super::names::shown(&s.v)
+                    ),
+                    Some("write each argument as its own list item, unquoted".into()),
+                );
+                continue;
+            }
+            out.extend(s.v.split_whitespace().map(str::to_string));
+        }
+        out
+    }
+
     /// An optional `name: value` mapping of strings (ZFS properties).
     pub fn props(&mut self, o: &Obj, key: &str) -> Vec<(String, String)> {
         let Some(n) = o.get(key) else {

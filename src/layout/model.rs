@@ -269,9 +269,9 @@ pub enum End {
     Absolute(Size),
 }
 
-/// Filesystem formats nasstrap can create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Filesystem formats: the ones nasstrap knows (labels, discard, checks)
+/// and any other `mkfs.<format>`, which disko accepts as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsFormat {
     /// ext4 (ext2/ext3 are accepted and kept as their own kind).
     Ext4,
@@ -285,11 +285,16 @@ pub enum FsFormat {
     Btrfs,
     /// FAT32.
     Vfat,
+    /// F2FS (`mkfs.f2fs`, f2fs-tools).
+    F2fs,
+    /// Another format: made with `mkfs.<format>` and the layout's extraArgs,
+    /// mounted as type `<format>` (disko's `mkfs.${format}`).
+    Other(String),
 }
 
 impl FsFormat {
     /// The name as blkid reports it and mkfs takes it.
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             FsFormat::Ext4 => "ext4",
             FsFormat::Ext3 => "ext3",
@@ -297,7 +302,15 @@ impl FsFormat {
             FsFormat::Xfs => "xfs",
             FsFormat::Btrfs => "btrfs",
             FsFormat::Vfat => "vfat",
+            FsFormat::F2fs => "f2fs",
+            FsFormat::Other(s) => s,
         }
+    }
+}
+
+impl Serialize for FsFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -337,6 +350,13 @@ pub struct Luks {
     pub ask_password: bool,
     /// Open with discards allowed (`settings.allowDiscards`).
     pub allow_discards: bool,
+    /// Where the key starts in the key file (`settings.keyFileOffset`, bytes).
+    pub key_file_offset: Option<u64>,
+    /// How much of the key file is the key (`settings.keyFileSize`, bytes).
+    pub key_file_size: Option<u64>,
+    /// Files whose contents become further keys (`additionalKeyFiles`:
+    /// `cryptsetup luksAddKey`, unlocked with the first key).
+    pub additional_key_files: Vec<At<String>>,
     /// Extra `cryptsetup luksFormat` arguments.
     pub extra_format_args: Vec<String>,
     /// Extra `cryptsetup open` arguments.
@@ -359,6 +379,9 @@ pub struct Btrfs {
     pub mount_options: Vec<String>,
     /// Subvolumes.
     pub subvolumes: Vec<Subvolume>,
+    /// Swap files in the top level (disko's `swap`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swap: Vec<SwapFile>,
     /// disko's hooks on it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Hooks,
@@ -376,6 +399,28 @@ pub struct Subvolume {
     pub mountpoint: Option<At<String>>,
     /// Mount options (`subvol=` is added by nasstrap).
     pub mount_options: Vec<String>,
+    /// Swap files in it (disko's `swap`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swap: Vec<SwapFile>,
+}
+
+/// A swap file in a btrfs top level or subvolume (disko's `swap.<name>`),
+/// made with `btrfs filesystem mkswapfile` (no copy-on-write, no compression).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SwapFile {
+    /// Its name in `swap:`.
+    pub name: String,
+    #[serde(skip)]
+    /// Where it was declared.
+    pub site: Site,
+    /// Its path inside the top level or subvolume, without a leading `/`.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: At<u64>,
+    /// swapon priority.
+    pub priority: Option<i64>,
+    /// swapDevices options (`defaults` is none).
+    pub options: Vec<String>,
 }
 
 /// Swap space.

@@ -237,6 +237,18 @@ fn same_name(cx: &mut Ctx, o: &Obj, key: &str, name: &str) {
     }
 }
 
+/// disko's `name` of a disk or partition: what its default GPT partition
+/// labels are made of (`disk-<name>-<partition>`). It defaults to `default`
+/// (derived from the key) and may differ from it: the key stays the
+/// layout's name for it (`--disk KEY=…`, messages).
+pub(crate) fn disko_name(cx: &mut Ctx, o: &Obj, kind: &str, default: String) -> String {
+    let n = cx.opt_string(o, "name");
+    match checked_at(cx, n, |v| names::subject(kind, v)) {
+        Some(n) => n.v,
+        None => default,
+    }
+}
+
 fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     let keys = with_hooks(&[
         "type",
@@ -251,7 +263,8 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     ]);
     let o = cx.obj(node, &site.path, &keys)?;
     fixed_type(cx, &o, "disk");
-    same_name(cx, &o, "name", name);
+    // disko's default is the key with `/` made `_`.
+    let label_name = disko_name(cx, &o, "disk", name.replace('/', "_"));
     let gpt = matches!(o.get("content").map(|n| &n.kind), Some(Kind::Map(e))
         if e.iter().any(|(k, v)| k.name == "type" && matches!(&v.kind, Kind::Scalar { value, .. } if value == "gpt")));
     let create = if gpt {
@@ -292,7 +305,7 @@ fn disk(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Option<Disk> {
     }
     let content = o
         .get("content")
-        .and_then(|n| content(cx, n, &o.path_of("content"), name));
+        .and_then(|n| content(cx, n, &o.path_of("content"), &label_name));
     let destroy = cx.boolean(&o, "destroy").unwrap_or(true);
     let (Some(device), Some(_)) = (device, subject) else {
         return None;
@@ -363,7 +376,8 @@ fn firmware_region(cx: &mut Ctx, node: &Node, path: &str) -> Option<Firmware> {
     })
 }
 
-/// `disk` is the name of the disk the content sits on (for disko's default partition labels).
+/// `disk` is disko's name of the disk the content sits on (for its default
+/// partition labels, see [`disko_name`]).
 fn content(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Content> {
     let Kind::Map(entries) = &node.kind else {
         cx.error(

@@ -30,7 +30,7 @@ pub fn schema() -> Value {
     let content_ref = json!({ "$ref": "#/definitions/content" });
     let filesystem = obj(
         hooks(
-            json!({ "type": { "const": "filesystem" }, "device": {}, "format": { "enum": ["ext4", "ext3", "ext2", "xfs", "btrfs", "vfat"] }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings }),
+            json!({ "type": { "const": "filesystem" }, "device": {}, "format": { "type": "string", "pattern": "^[a-z0-9_][a-z0-9_.-]{0,31}$", "not": { "enum": ["bcachefs", "zfs", "swap", "tmpfs", "ramfs"] }, "examples": ["ext4", "xfs", "btrfs", "vfat", "f2fs"], "description": "made with mkfs.<format>; ext2/3/4, xfs, btrfs, vfat and f2fs are known by name" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings }),
         ),
         &["type", "format"],
     );
@@ -59,13 +59,18 @@ pub fn schema() -> Value {
         })),
         &["type", "name"],
     );
+    // disko's btrfs `swap`: swap files by name, in the top level or a subvolume.
+    let swapfiles = json!({ "type": "object", "additionalProperties": obj(
+        json!({ "size": size, "path": { "type": "string" }, "priority": { "type": "integer" }, "options": strings }),
+        &["size"],
+    ) });
     let subvolume = obj(
-        json!({ "type": {}, "name": { "type": "string" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings, "swap": {} }),
+        json!({ "type": {}, "name": { "type": "string" }, "mountpoint": mountpoint, "mountOptions": strings, "extraArgs": strings, "swap": swapfiles }),
         &[],
     );
     let btrfs = obj(
         hooks(
-            json!({ "type": { "const": "btrfs" }, "device": {}, "extraArgs": strings, "mountpoint": mountpoint, "mountOptions": strings, "swap": {}, "subvolumes": { "type": "object", "additionalProperties": subvolume } }),
+            json!({ "type": { "const": "btrfs" }, "device": {}, "extraArgs": strings, "mountpoint": mountpoint, "mountOptions": strings, "swap": swapfiles, "subvolumes": { "type": "object", "additionalProperties": subvolume } }),
         ),
         &["type"],
     );

@@ -400,8 +400,9 @@ fn holder_site(h: &Holder) -> (Pos, String) {
 }
 
 /// Multi-device btrfs names its other devices in `extraArgs`, disko style, as
-/// `/dev/disk/by-partlabel/<label>`: each must be a partition of this layout
-/// that holds nothing else, and no partition may be claimed twice.
+/// `/dev/disk/by-partlabel/<label>` or, across LUKS, `/dev/mapper/<name>`:
+/// each must be a partition or LUKS volume of this layout that holds nothing
+/// else, and none may be claimed twice.
 fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
     let mut parts: HashMap<String, (&Disk, &Partition)> = HashMap::new();
     for d in &l.disks {
@@ -411,6 +412,14 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    let luks: HashMap<&str, &Luks> = walk
+        .items
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Content::Luks(l) => Some((l.name.v.as_str(), l)),
+            _ => None,
+        })
+        .collect();
     let mut claimed: HashMap<String, String> = HashMap::new();
     for (holder, c) in &walk.items {
         let Content::Btrfs(b) = c else { continue };
@@ -418,6 +427,23 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
         for a in &b.extra_args {
             // Compared as normalized paths, as the disks' devices are.
             let a = &super::names::device(a).unwrap_or_else(|_| a.clone());
+            if let Some(name) = a.strip_prefix("/dev/mapper/")
+                && (luks.contains_key(name) || l.rejected.incomplete)
+            {
+                match luks.get(name) {
+                    Some(v) if v.content.is_some() => out.push(
+                        Diagnostic::error(Some(v.name.pos), &v.name.path, format!("LUKS `{name}` is a member of the btrfs at {path} and also has content of its own")).with_hint("a device can be used once; remove its content"),
+                    ),
+                    Some(_) => {
+                        if let Some(first) = claimed.insert(a.clone(), path.clone()) {
+                            out.push(Diagnostic::error(Some(pos), &path, format!("LUKS `{name}` is already a member of the btrfs at {first}")));
+                        }
+                    }
+                    // A LUKS volume the reader refused may be the one named.
+                    None => {}
+                }
+                continue;
+            }
             let Some(label) = a.strip_prefix("/dev/disk/by-partlabel/") else {
                 // A refused disk may be the one named: stay silent then.
                 if a.starts_with("/dev/")
@@ -433,7 +459,7 @@ fn btrfs_members(l: &Layout, walk: &Walk, out: &mut Vec<Diagnostic>) {
                             ),
                         )
                         .with_hint(
-                            "name other members as /dev/disk/by-partlabel/disk-<disk>-<partition>",
+                            "name other members as /dev/disk/by-partlabel/disk-<disk>-<partition>, or /dev/mapper/<name> for a LUKS volume",
                         ),
                     );
                 }

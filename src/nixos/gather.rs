@@ -129,6 +129,21 @@ pub(super) fn gather(plan: &Plan, obs: &Observed, layout: &Layout) -> Result<Mod
                     metadata: metadata.filter(|v| v != "default"),
                 });
             }
+            // A btrfs swap file, by its path on the installed system (disko's
+            // swapDevices for it); on the root filesystem's devices, like its mount.
+            Action::Swapon { file, priority } => {
+                let path = rules::installed_path(file, &plan.mount_root).ok_or_else(|| {
+                    Refusal::OutsideRoot {
+                        target: file.clone(),
+                        root: plan.mount_root.clone(),
+                    }
+                })?;
+                m.swaps.push(SwapEntry {
+                    device: path,
+                    random_encryption: false,
+                    priority: *priority,
+                });
+            }
             Action::ZpoolCreate { name, .. } => m.pools.push(name.clone()),
             _ => {}
         }
@@ -190,7 +205,7 @@ pub(super) fn gather(plan: &Plan, obs: &Observed, layout: &Layout) -> Result<Mod
 
 /// The module names what exists: every step that makes something must be
 /// done, and every array and LUKS volume up (what is inside a closed one has
-/// no UUID to see). Mounts need not be.
+/// no UUID to see). Mounts (and swapping on files) need not be.
 fn ready(plan: &Plan) -> Result<(), Refusal> {
     if plan.steps.is_empty() {
         return Err(Refusal::NotInstalled(vec![
@@ -211,7 +226,10 @@ fn ready(plan: &Plan) -> Result<(), Refusal> {
     let missing = todo(|a| {
         !matches!(
             a,
-            Action::Mount { .. } | Action::Unmount { .. } | Action::WriteFirmware { .. }
+            Action::Mount { .. }
+                | Action::Unmount { .. }
+                | Action::Swapon { .. }
+                | Action::WriteFirmware { .. }
         )
     });
     if !missing.is_empty() {

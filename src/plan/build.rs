@@ -8,7 +8,7 @@ use crate::layout::names;
 use crate::layout::size::Size;
 use crate::layout::validate::{self, Walk};
 use crate::layout::{Diagnostic, Loaded, Report};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 mod builder;
 use builder::Builder;
@@ -159,6 +159,8 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         owners: HashMap::new(),
         mounts: Vec::new(),
         aliases,
+        mount_root: mount_root.clone(),
+        swapons: Vec::new(),
     };
     for (d, dp) in l.disks.iter().zip(&disks) {
         b.owners.insert(d.device.v.clone(), vec![d.name.clone()]);
@@ -287,7 +289,28 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     }
     let mut md_members: HashMap<String, Vec<String>> = HashMap::new();
     let mut pool_members: HashMap<String, Vec<String>> = HashMap::new();
+    // A btrfs across LUKS volumes waits until all of them are open, whatever
+    // the order the disks are declared in (disko makes its users order them).
+    let mappers: HashSet<String> = walk
+        .items
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Content::Luks(v) => Some(names::mapper_device(&v.name.v)),
+            _ => None,
+        })
+        .collect();
+    let mut waited = 0usize;
     while let Some((subject, dev, c)) = queue.pop_front() {
+        if let Content::Btrfs(bt) = c
+            && !b.members_ready(bt, &mappers)
+            && waited <= queue.len()
+        {
+            // Bounded: once only waiting items are left, each goes as is.
+            waited += 1;
+            queue.push_back((subject, dev, c));
+            continue;
+        }
+        waited = 0;
         match c {
             Content::Mdraid(m) => {
                 let name = m.name.v.as_str();
@@ -457,13 +480,7 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
     });
     for m in mounts {
         let (mp, source, fstype, options) = (m.mountpoint, m.source, m.fstype, m.options);
-        let target = if mp == "/" {
-            mount_root.clone()
-        } else if mount_root == "/" {
-            mp.clone()
-        } else {
-            format!("{mount_root}{mp}")
-        };
+        let target = builder::below(&mount_root, &mp);
         let what = format!(", mounting {target}");
         let pre = b.hook(&m.hooks, HookKind::PreMount, &m.owner, 0, &what);
         b.push(
@@ -480,6 +497,16 @@ fn build_inner(loaded: &Loaded, opts: &Options, diags: &mut Vec<Diagnostic>) -> 
         let mount = b.last();
         b.tie(pre, mount);
         b.hook(&m.hooks, HookKind::PostMount, &m.owner, mount, &what);
+    }
+    // 4. Swap files, once what holds them is mounted where they are used.
+    for (file, priority) in std::mem::take(&mut b.swapons) {
+        let subject = file.clone();
+        b.push(
+            Change::Create,
+            &subject,
+            format!("swap on {file}"),
+            Action::Swapon { file, priority },
+        );
     }
     Some(Plan {
         version: super::JSON_VERSION,

@@ -48,6 +48,25 @@ pub enum KeySource {
     Ask,
 }
 
+/// Which bytes of a key file are the key (cryptsetup's `--keyfile-offset`
+/// and `--keyfile-size`; disko's `settings.keyFileOffset`/`keyFileSize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeySlice {
+    /// Bytes skipped at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Bytes read from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+impl KeySlice {
+    /// The whole file is the key.
+    pub fn is_whole(&self) -> bool {
+        self.offset.is_none() && self.size.is_none()
+    }
+}
+
 /// One action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -88,6 +107,9 @@ pub enum Action {
         device: String,
         name: String,
         key: KeySource,
+        /// The part of a key file that is the key.
+        #[serde(default, skip_serializing_if = "KeySlice::is_whole")]
+        key_slice: KeySlice,
         extra_args: Vec<String>,
     },
     /// Open a LUKS container as `/dev/mapper/<name>`.
@@ -95,8 +117,22 @@ pub enum Action {
         device: String,
         name: String,
         key: KeySource,
+        /// The part of a key file that is the key.
+        #[serde(default, skip_serializing_if = "KeySlice::is_whole")]
+        key_slice: KeySlice,
         allow_discards: bool,
         extra_args: Vec<String>,
+    },
+    /// Add the contents of `new_key` (a file) as a further key of a LUKS
+    /// container, unlocked with its first key (`cryptsetup luksAddKey`).
+    LuksAddKey {
+        device: String,
+        name: String,
+        key: KeySource,
+        /// The part of the first key's file that is the key.
+        #[serde(default, skip_serializing_if = "KeySlice::is_whole")]
+        key_slice: KeySlice,
+        new_key: String,
     },
     /// Make a filesystem (`devices` has more than one entry for multi-device btrfs).
     Mkfs {
@@ -108,6 +144,26 @@ pub enum Action {
     Mkswap { device: String },
     /// Create a btrfs subvolume (the filesystem is mounted on a scratch dir for it).
     BtrfsSubvolume { device: String, name: String },
+    /// Make a swap file in a btrfs (`btrfs filesystem mkswapfile`), at
+    /// `path` inside `subvolume` (the top level when `None`); the filesystem
+    /// is mounted on a scratch dir for it. A file already there of that size
+    /// is kept.
+    BtrfsSwapfile {
+        device: String,
+        subvolume: Option<String>,
+        path: String,
+        size: u64,
+        /// Where it is swapped on, below the install root (its `Swapon`).
+        file: String,
+    },
+    /// Start swapping on a file below the install root (`swapon`).
+    Swapon {
+        file: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<i64>,
+    },
+    /// Stop swapping on a file (`swapoff`), before what holds it is unmounted.
+    Swapoff { file: String },
     /// Create a ZFS pool.
     ZpoolCreate {
         name: String,
@@ -182,12 +238,19 @@ impl Action {
     pub fn devices(&self) -> Vec<&String> {
         match self {
             Action::MdAssemble { members, .. } => members.iter().collect(),
-            Action::LuksOpen { device, .. } | Action::BtrfsSubvolume { device, .. } => {
+            Action::LuksOpen { device, .. }
+            | Action::LuksAddKey { device, .. }
+            | Action::BtrfsSubvolume { device, .. }
+            | Action::BtrfsSwapfile { device, .. } => {
                 vec![device]
             }
             Action::ZfsCreate { name, .. } => vec![name],
             Action::Mount { source, .. } => vec![source],
-            Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => vec![],
+            Action::Unmount { .. }
+            | Action::LuksClose { .. }
+            | Action::MdStop { .. }
+            | Action::Swapon { .. }
+            | Action::Swapoff { .. } => vec![],
             other => other.overwrites(),
         }
     }

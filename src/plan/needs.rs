@@ -35,14 +35,21 @@ pub struct AskedKey {
 /// The Debian package that ships `program`, for hints.
 pub fn package_of(program: &str) -> &'static str {
     match program {
-        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" => "util-linux",
+        "wipefs" | "partx" | "mkswap" | "blkid" | "lsblk" | "swapon" | "swapoff" => "util-linux",
         "mount" | "umount" => "mount",
         "mdadm" => "mdadm",
         "cryptsetup" => "cryptsetup-bin",
         "mkfs.ext4" | "mkfs.ext3" | "mkfs.ext2" => "e2fsprogs",
         "mkfs.xfs" => "xfsprogs",
         "mkfs.btrfs" | "btrfs" => "btrfs-progs",
-        "mkfs.vfat" => "dosfstools",
+        "mkfs.vfat" | "mkfs.fat" | "mkfs.msdos" => "dosfstools",
+        "mkfs.f2fs" => "f2fs-tools",
+        "mkfs.ntfs" => "ntfs-3g",
+        "mkfs.exfat" => "exfatprogs",
+        "mkfs.jfs" => "jfsutils",
+        "mkfs.nilfs2" => "nilfs-tools",
+        "mkfs.udf" => "udftools",
+        "mkfs.minix" => "util-linux",
         "zpool" | "zfs" => "zfsutils-linux",
         "udevadm" => "udev",
         "sgdisk" => "gdisk",
@@ -84,7 +91,9 @@ fn add(n: &mut Needs, a: &Action) {
         Action::WriteGpt { .. } => {
             n.programs.insert("partx".into());
         }
-        Action::BtrfsSubvolume { .. } | Action::BtrfsReplace { .. } => {
+        Action::BtrfsSubvolume { .. }
+        | Action::BtrfsReplace { .. }
+        | Action::BtrfsSwapfile { .. } => {
             for p in ["mount", "umount", "btrfs"] {
                 n.programs.insert(p.into());
             }
@@ -96,9 +105,14 @@ fn add(n: &mut Needs, a: &Action) {
         | Action::MdAdd { .. } => {
             n.drivers.insert("md");
         }
-        Action::LuksFormat { name, key, .. } | Action::LuksOpen { name, key, .. } => {
-            if !matches!(a, Action::LuksFormat { .. }) {
+        Action::LuksFormat { name, key, .. }
+        | Action::LuksOpen { name, key, .. }
+        | Action::LuksAddKey { name, key, .. } => {
+            if matches!(a, Action::LuksOpen { .. }) {
                 n.drivers.insert("dm-crypt");
+            }
+            if let Action::LuksAddKey { new_key, .. } = a {
+                n.key_files.insert(new_key.clone());
             }
             match key {
                 KeySource::PasswordFile(p) | KeySource::KeyFile(p) => {

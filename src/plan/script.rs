@@ -3,7 +3,7 @@
 //! what the executor runs for every action but the GPT write, which it does
 //! in-process with the `gpt` crate.
 
-use super::{Action, KeySource, Plan, Step, partition_path};
+use super::{Action, KeySlice, KeySource, Plan, Step, partition_path};
 use crate::layout::diag::{escape, is_unsafe};
 use std::fmt::Write;
 
@@ -74,11 +74,18 @@ fn v(words: &[&str]) -> Vec<String> {
     words.iter().map(|s| s.to_string()).collect()
 }
 
-fn key_args(k: &KeySource) -> Vec<String> {
-    match k {
+fn key_args(k: &KeySource, slice: &KeySlice) -> Vec<String> {
+    let mut v = match k {
         KeySource::PasswordFile(p) | KeySource::KeyFile(p) => vec!["--key-file".into(), p.clone()],
         KeySource::Ask => Vec::new(),
+    };
+    if let Some(o) = slice.offset {
+        v.extend(["--keyfile-offset".into(), o.to_string()]);
     }
+    if let Some(n) = slice.size {
+        v.extend(["--keyfile-size".into(), n.to_string()]);
+    }
+    v
 }
 
 /// Mount options without disko's placeholder `defaults`.
@@ -98,7 +105,17 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
         Action::WriteGpt { .. }
         | Action::WriteFirmware { .. }
         | Action::BtrfsSubvolume { .. }
+        | Action::BtrfsSwapfile { .. }
         | Action::BtrfsReplace { .. } => Vec::new(),
+        Action::Swapon { file, priority } => {
+            let mut c = v(&["swapon"]);
+            if let Some(p) = priority {
+                c.extend(["--priority".into(), p.to_string()]);
+            }
+            c.push(file.clone());
+            vec![c]
+        }
+        Action::Swapoff { file } => vec![v(&["swapoff", file])],
         Action::MdAssemble {
             device,
             members,
@@ -143,6 +160,7 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
         Action::LuksFormat {
             device,
             key,
+            key_slice,
             extra_args,
             ..
         } => {
@@ -153,7 +171,7 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
                 "--type",
                 "luks2",
             ]);
-            c.extend(key_args(key));
+            c.extend(key_args(key, key_slice));
             c.extend(extra_args.iter().cloned());
             c.push(device.clone());
             vec![c]
@@ -162,17 +180,33 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             device,
             name,
             key,
+            key_slice,
             allow_discards,
             extra_args,
         } => {
             let mut c = v(&["cryptsetup", "open"]);
-            c.extend(key_args(key));
+            c.extend(key_args(key, key_slice));
             if *allow_discards {
                 c.push("--allow-discards".into());
             }
             c.extend(extra_args.iter().cloned());
             c.push(device.clone());
             c.push(name.clone());
+            vec![c]
+        }
+        // The first key unlocks (`--key-file`, or typed); the new one is read
+        // from its file whole. Never a key on argv.
+        Action::LuksAddKey {
+            device,
+            key,
+            key_slice,
+            new_key,
+            ..
+        } => {
+            let mut c = v(&["cryptsetup", "luksAddKey", "--batch-mode"]);
+            c.extend(key_args(key, key_slice));
+            c.push(device.clone());
+            c.push(new_key.clone());
             vec![c]
         }
         Action::Mkfs {
@@ -184,6 +218,8 @@ pub fn commands(a: &Action) -> Vec<Vec<String>> {
             match format.as_str() {
                 "ext4" | "ext3" | "ext2" => c.extend(v(&["-F", "-q"])),
                 "xfs" | "btrfs" => c.extend(v(&["-f", "-q"])),
+                // Over what wipefs left (it refuses a device that had a filesystem).
+                "f2fs" => c.extend(v(&["-f", "-q"])),
                 _ => {}
             }
             c.extend(extra_args.iter().cloned());
@@ -330,6 +366,30 @@ fn step_lines(plan: &Plan, st: &Step, out: &mut String) {
                 out,
                 "btrfs subvolume create \"$scratch\"/{}",
                 quote(name.trim_start_matches('/'))
+            );
+            let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
+        }
+        Action::BtrfsSwapfile {
+            device,
+            subvolume,
+            path,
+            size,
+            ..
+        } => {
+            let inside = match subvolume {
+                Some(sv) => format!("{}/{path}", sv.trim_start_matches('/')),
+                None => path.clone(),
+            };
+            let _ = writeln!(out, "scratch=$(mktemp -d)");
+            let _ = writeln!(
+                out,
+                "mount -t btrfs -o subvolid=5 {} \"$scratch\"",
+                quote(device)
+            );
+            let _ = writeln!(out, "f=\"$scratch\"/{}", quote(&inside));
+            let _ = writeln!(
+                out,
+                "[ -e \"$f\" ] || {{ mkdir -p \"$(dirname \"$f\")\" && btrfs filesystem mkswapfile --size {size} \"$f\"; }}"
             );
             let _ = writeln!(out, "umount \"$scratch\" && rmdir \"$scratch\"");
         }

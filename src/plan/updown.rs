@@ -21,6 +21,7 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
                     Action::MdAssemble { .. }
                         | Action::LuksOpen { .. }
                         | Action::Mount { .. }
+                        | Action::Swapon { .. }
                         | Action::Hook { .. }
                 )
         })
@@ -39,6 +40,11 @@ pub fn bring_up(plan: &Plan, read_only: bool) -> Result<Plan, Vec<String>> {
     if read_only {
         for st in &mut p.steps {
             make_read_only(&mut st.action);
+            // Swapping writes to the file: not on a read-only look.
+            if matches!(st.action, Action::Swapon { .. }) && st.change != Change::Keep {
+                st.change = Change::Keep;
+                st.reason = Some("read-only: nothing swaps on these disks".into());
+            }
         }
     }
     Ok(p)
@@ -59,8 +65,9 @@ pub fn make_read_only(a: &mut Action) {
     }
 }
 
-/// The steps that take the layout down (`nasstrap unmount`): unmount deepest
-/// first, close LUKS, stop arrays — only what is up.
+/// The steps that take the layout down (`nasstrap unmount`): stop swapping
+/// on swap files, unmount deepest first, close LUKS, stop arrays — only what
+/// is up.
 pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
     let mut steps = Vec::new();
     let mut push = |action: Action, description: String, subject: &str| {
@@ -76,6 +83,12 @@ pub fn take_down(plan: &Plan, obs: &Observed) -> Plan {
     };
     for st in plan.steps.iter().rev() {
         match &st.action {
+            // Before what holds the file is unmounted (steps run in reverse).
+            Action::Swapon { file, .. } if obs.swaps.iter().any(|s| s == file) => push(
+                Action::Swapoff { file: file.clone() },
+                format!("stop swapping on {file}"),
+                &st.subject,
+            ),
             Action::Mount { target, .. } if obs.mounts.iter().any(|m| &m.target == target) => push(
                 Action::Unmount {
                     target: target.clone(),

@@ -137,10 +137,19 @@ pub fn layout_map(a: &Loop, b: &Loop, c: &Loop) -> Vec<(String, String)> {
     ]
 }
 
-/// Unmount everything below `root` (deepest first) and close what holds the loops.
+/// Unmount everything below `root` (deepest first, after swapping off the
+/// swap files in it) and close what holds the loops.
 pub fn unmount_all(root: &Path) {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let r = root.to_str().unwrap();
+    let swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
+    for l in swaps.lines().skip(1) {
+        if let Some(file) = l.split_whitespace().next()
+            && file.starts_with(&format!("{r}/"))
+        {
+            let _ = Command::new("swapoff").arg(file).status();
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let mut targets: Vec<&str> = mounts
         .lines()
         .filter_map(|l| l.split(' ').nth(1))

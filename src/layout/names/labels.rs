@@ -61,6 +61,8 @@ pub enum LabelTool {
     Swap,
     /// cryptsetup LUKS2: 48 bytes with the NUL; longer labels are cut silently.
     Luks2,
+    /// mkfs.f2fs (`-l`): 512 bytes; longer labels fail.
+    F2fs,
 }
 
 impl LabelTool {
@@ -73,6 +75,7 @@ impl LabelTool {
             LabelTool::Vfat => 11,
             LabelTool::Swap => 15,
             LabelTool::Luks2 => 47,
+            LabelTool::F2fs => 512,
         }
     }
 
@@ -85,6 +88,7 @@ impl LabelTool {
             LabelTool::Vfat => "mkfs.vfat",
             LabelTool::Swap => "mkswap",
             LabelTool::Luks2 => "cryptsetup (LUKS2)",
+            LabelTool::F2fs => "mkfs.f2fs",
         }
     }
 }

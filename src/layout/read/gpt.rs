@@ -6,7 +6,7 @@ use super::super::names;
 use super::super::parttype;
 use super::super::size::{self, Size};
 use super::super::yaml::{Kind, Node};
-use super::{NOT_MOUNTED_TABLE, checked, content, same_name, with_hooks};
+use super::{NOT_MOUNTED_TABLE, checked, content, disko_name, with_hooks};
 
 pub(super) fn gpt(cx: &mut Ctx, node: &Node, path: &str, disk: &str) -> Option<Gpt> {
     let keys = with_hooks(&["type", "device", "partitions", "efiGptPartitionFirst"]);
@@ -46,7 +46,9 @@ fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> O
         "uuid",
     ];
     let o = cx.obj(node, &site.path, &keys)?;
-    same_name(cx, &o, "name", name);
+    // Like a disk's, a partition's `name` may differ from its key: it is
+    // what disko's default label is made of.
+    let label_name = disko_name(cx, &o, "partition", name.to_string());
     checked(cx, site.pos, &site.path, names::subject("partition", name))?;
     let part_type = match cx.opt_string(&o, "type") {
         Some(t) => match parttype::parse(&t.v) {
@@ -151,7 +153,7 @@ fn partition(cx: &mut Ctx, name: &str, site: Site, node: &Node, disk: &str) -> O
     attributes.retain(|b| *b != 2);
     let label = match cx.opt_string(&o, "label") {
         Some(l) => checked(cx, l.pos, &l.path, names::gpt_name(&l.v)).unwrap_or(l.v),
-        None => names::default_gpt_name("disk", disk, name),
+        None => names::default_gpt_name("disk", disk, &label_name),
     };
     let content = o
         .get("content")

@@ -65,7 +65,7 @@ pub(super) fn md_array(cx: &mut Ctx, name: &str, site: Site, node: &Node) -> Opt
             path: level.path,
         },
         metadata,
-        extra_args: cx.strings(&o, "extraArgs"),
+        extra_args: cx.args(&o, "extraArgs"),
         content,
         hooks,
     })

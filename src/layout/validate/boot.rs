@@ -32,7 +32,11 @@ pub fn helios64(mounts: &[Mount], out: &mut Vec<Diagnostic>) {
         let cannot = |on: &str| format!("U-Boot on the Helios64 cannot read {what} on {on}");
         match &m.source {
             Source::Fs(Holder::Partition(_, p), f) => {
-                if matches!(f.format.v, FsFormat::Xfs | FsFormat::Btrfs) {
+                // U-Boot's filesystems: ext2/3/4 and FAT (and nothing else here).
+                if !matches!(
+                    f.format.v,
+                    FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 | FsFormat::Vfat
+                ) {
                     out.push(
                         Diagnostic::error(
                             Some(f.format.pos),

@@ -1,7 +1,7 @@
 //! The step builder: numbers steps, records which disks each device lives
 //! on, and emits the steps that put a content on a device.
 
-use super::super::{Action, Change, KeySource, Step};
+use super::super::{Action, Change, KeySlice, KeySource, Step};
 use crate::layout::model::*;
 use crate::layout::names;
 use std::collections::{HashMap, VecDeque};
@@ -31,6 +31,21 @@ pub(super) struct Builder {
     pub(super) mounts: Vec<Pending>,
     /// by-partlabel paths and device paths → planned partition device.
     pub(super) aliases: HashMap<String, String>,
+    /// The install root the mounts are below.
+    pub(super) mount_root: String,
+    /// Swap files to swap on once everything is mounted: (file, priority).
+    pub(super) swapons: Vec<(String, Option<i64>)>,
+}
+
+/// Where mountpoint `mp` is during the install, below `root`.
+pub(super) fn below(root: &str, mp: &str) -> String {
+    if mp == "/" {
+        root.to_string()
+    } else if root == "/" {
+        mp.to_string()
+    } else {
+        format!("{root}{mp}")
+    }
 }
 
 impl Builder {
@@ -166,6 +181,20 @@ impl Builder {
         self.hook(hooks, HookKind::PostCreate, owner, first, "");
     }
 
+    /// Whether every device a multi-device btrfs names in its extraArgs is
+    /// there to format: `later` are the LUKS mappings the layout opens
+    /// (`/dev/mapper/<name>`), which are only once their volume is planned.
+    pub(super) fn members_ready(
+        &self,
+        b: &Btrfs,
+        later: &std::collections::HashSet<String>,
+    ) -> bool {
+        b.extra_args.iter().all(|a| {
+            let key = names::device(a).unwrap_or_else(|_| a.clone());
+            !later.contains(&key) || self.aliases.contains_key(&key)
+        })
+    }
+
     /// Emit the steps that put `c` on `dev`; returns follow-up (device, content) pairs.
     pub(super) fn content<'c>(
         &mut self,
@@ -179,13 +208,17 @@ impl Builder {
             Content::Filesystem(f) => {
                 let mut args = f.extra_args.clone();
                 if is_mmc(dev) {
-                    match f.format.v {
+                    match &f.format.v {
                         FsFormat::Ext4 | FsFormat::Ext3 | FsFormat::Ext2 => args
                             .splice(0..0, ["-E".to_string(), "nodiscard".to_string()])
                             .for_each(drop),
                         FsFormat::Xfs => args.insert(0, "-K".into()),
                         FsFormat::Btrfs => args.insert(0, "--nodiscard".into()),
-                        FsFormat::Vfat => {}
+                        FsFormat::F2fs => {
+                            args.splice(0..0, ["-t".into(), "0".into()]).for_each(drop)
+                        }
+                        // mkfs.vfat does not discard; other tools' flags are their own.
+                        FsFormat::Vfat | FsFormat::Other(_) => {}
                     }
                 }
                 let fmt = f.format.v.as_str();
@@ -228,9 +261,15 @@ impl Builder {
                 } else {
                     KeySource::Ask
                 };
+                let key_slice = KeySlice {
+                    offset: l.key_file_offset,
+                    size: l.key_file_size,
+                };
                 let name = l.name.v.clone();
                 let mapped = names::mapper_device(&name);
                 self.own(&mapped, &[dev.to_string()]);
+                // A multi-device btrfs may name it in its extraArgs.
+                self.aliases.insert(mapped.clone(), mapped.clone());
                 // Post-create after the open: the hook finds the mapping.
                 self.created(&l.hooks, &format!("LUKS `{name}`"), |b| {
                     b.push(
@@ -241,6 +280,7 @@ impl Builder {
                             device: dev.into(),
                             name: name.clone(),
                             key: key.clone(),
+                            key_slice,
                             extra_args: l.extra_format_args.clone(),
                         },
                     );
@@ -251,11 +291,27 @@ impl Builder {
                         Action::LuksOpen {
                             device: dev.into(),
                             name: name.clone(),
-                            key,
+                            key: key.clone(),
+                            key_slice,
                             allow_discards: l.allow_discards,
                             extra_args: l.extra_open_args.clone(),
                         },
                     );
+                    // After the open, as disko does: the keys go in with the container.
+                    for f in &l.additional_key_files {
+                        b.push(
+                            Change::Create,
+                            &name,
+                            format!("add key file {} to LUKS `{name}`", f.v),
+                            Action::LuksAddKey {
+                                device: dev.into(),
+                                name: name.clone(),
+                                key: key.clone(),
+                                key_slice,
+                                new_key: f.v.clone(),
+                            },
+                        );
+                    }
                 });
                 if let Some(inner) = &l.content {
                     out.push_back((name.clone(), mapped, inner));
@@ -307,6 +363,41 @@ impl Builder {
                                 name: s.name.clone(),
                             },
                         );
+                    }
+                    // Swap files once the subvolumes that hold them exist.
+                    let top = (None, &b.mountpoint, &b.swap);
+                    let in_subs = b
+                        .subvolumes
+                        .iter()
+                        .map(|s| (Some(&s.name), &s.mountpoint, &s.swap));
+                    for (sv, mp, files) in std::iter::once(top).chain(in_subs) {
+                        // The reader refuses swap files where nothing is mounted.
+                        let Some(mp) = mp else { continue };
+                        for f in files {
+                            let base = below(&this.mount_root, &mp.v);
+                            let file = format!("{}/{}", base.trim_end_matches('/'), f.path);
+                            let inside = match sv {
+                                Some(n) => format!("subvolume {n}"),
+                                None => "the top level".into(),
+                            };
+                            this.push(
+                                Change::Create,
+                                subject,
+                                format!(
+                                    "make swap file {} ({}) in {inside} of btrfs on {dev}",
+                                    f.path,
+                                    crate::layout::size::human(f.size.v)
+                                ),
+                                Action::BtrfsSwapfile {
+                                    device: dev.into(),
+                                    subvolume: sv.cloned(),
+                                    path: f.path.clone(),
+                                    size: f.size.v,
+                                    file: file.clone(),
+                                },
+                            );
+                            this.swapons.push((file, f.priority));
+                        }
                     }
                 });
                 // disko runs a btrfs's mount hooks around each of its mounts.

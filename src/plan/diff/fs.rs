@@ -8,9 +8,13 @@ use crate::plan::Change;
 use crate::probe::{Observed, Signature};
 use std::collections::HashSet;
 
-/// Label given to mkfs in the layout's extraArgs (`-L x`, vfat `-n x`).
+/// Label given to mkfs in the layout's extraArgs (`-L x`, vfat `-n x`, f2fs `-l x`).
 fn wanted_label(format: &str, args: &[String]) -> Option<String> {
-    let flag = if format == "vfat" { "-n" } else { "-L" };
+    let flag = match format {
+        "vfat" => "-n",
+        "f2fs" => "-l",
+        _ => "-L",
+    };
     args.iter()
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
@@ -72,6 +76,32 @@ pub(super) fn subvolume(s: &State, device: &str, name: &str) -> Change {
                     .any(|v| v.trim_start_matches('/') == name.trim_start_matches('/'))
         });
     if exists { Change::Keep } else { Change::Create }
+}
+
+/// A swap file of a btrfs: made with a filesystem made in this run; kept
+/// when the kernel swaps on it (so it is there). The probe does not look
+/// inside filesystems otherwise: apply makes it when missing and keeps a
+/// file of the planned size.
+pub(super) fn swapfile(s: &State, device: &str, file: &str) -> (Change, Option<String>) {
+    if s.created.contains(device) {
+        (Change::Create, None)
+    } else if s.obs.swaps.iter().any(|f| f == file) {
+        (Change::Keep, None)
+    } else {
+        (
+            Change::Create,
+            Some("made when missing: the probe does not look inside filesystems".into()),
+        )
+    }
+}
+
+/// Swapping on a file is kept when the kernel does already.
+pub(super) fn swapon(obs: &Observed, file: &str) -> Change {
+    if obs.swaps.iter().any(|f| f == file) {
+        Change::Keep
+    } else {
+        Change::Create
+    }
 }
 
 /// A ZFS pool is kept when one of that name is imported.

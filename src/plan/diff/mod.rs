@@ -317,7 +317,22 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             }
             (c, None)
         }
+        // What keys a container has is not probed: one made in this run
+        // gets them; one that exists got them when it was made (apply adds
+        // a key only when it does not open the container already).
+        Action::LuksAddKey { name, .. } => {
+            if s.created.contains(&format!("/dev/mapper/{name}")) {
+                (Change::Create, None)
+            } else {
+                (
+                    Change::Keep,
+                    Some("the container exists: its key files were added when it was made".into()),
+                )
+            }
+        }
         Action::BtrfsSubvolume { device, name } => (fs::subvolume(s, device, name), None),
+        Action::BtrfsSwapfile { device, file, .. } => fs::swapfile(s, device, file),
+        Action::Swapon { file, .. } => (fs::swapon(s.obs, file), None),
         Action::ZpoolCreate { name, .. } => {
             let degraded = s
                 .degraded
@@ -336,9 +351,10 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
         Action::MdAdd { .. } | Action::BtrfsReplace { .. } | Action::ZpoolReplace { .. } => {
             (Change::Create, None)
         }
-        Action::Unmount { .. } | Action::LuksClose { .. } | Action::MdStop { .. } => {
-            (Change::Change, None)
-        }
+        Action::Unmount { .. }
+        | Action::LuksClose { .. }
+        | Action::MdStop { .. }
+        | Action::Swapoff { .. } => (Change::Change, None),
         Action::Mount { target, fstype, .. } => (fs::mount(s.obs, target, fstype), None),
         // Decided by its step, once every step is: see `hooks`.
         Action::Hook { .. } => (Change::Create, None),
@@ -354,9 +370,10 @@ fn annotate(st: &mut Step, s: &mut State, refusals: &mut Vec<Refusal>) {
             h
         }
         Action::Mkfs { devices, .. } => devices.iter().find_map(|d| s.hidden.get(d).cloned()),
-        Action::BtrfsSubvolume { device, .. } | Action::Mkswap { device } => {
-            s.hidden.get(device).cloned()
-        }
+        Action::BtrfsSubvolume { device, .. }
+        | Action::BtrfsSwapfile { device, .. }
+        | Action::Mkswap { device }
+        | Action::LuksAddKey { device, .. } => s.hidden.get(device).cloned(),
         Action::Mount { source, .. } => match s.hidden.get(source) {
             // apply mounts what it assembled after it looked again.
             Some(Hidden::NotRunning(n)) => Some(Hidden::NotRunning(n.clone())),

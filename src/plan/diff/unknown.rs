@@ -117,7 +117,9 @@ impl Stack {
             | Action::Mkswap { device }
             | Action::BtrfsSubvolume { device, .. }
             | Action::LuksFormat { device, .. }
-            | Action::LuksOpen { device, .. } => vec![device.clone()],
+            | Action::LuksOpen { device, .. }
+            | Action::LuksAddKey { device, .. }
+            | Action::BtrfsSwapfile { device, .. } => vec![device.clone()],
             Action::MdCreate {
                 device, members, ..
             }
@@ -131,9 +133,12 @@ impl Stack {
             Action::BtrfsReplace { device, new, .. } => vec![device.clone(), new.clone()],
             Action::ZpoolReplace { pool, new, .. } => vec![pool.clone(), new.clone()],
             // A hook runs with its step, which is checked itself.
+            // A swap file's step rests on its btrfs, checked with that.
             Action::Unmount { .. }
             | Action::LuksClose { .. }
             | Action::MdStop { .. }
+            | Action::Swapon { .. }
+            | Action::Swapoff { .. }
             | Action::Hook { .. } => vec![],
         };
         let mut out = Vec::new();
