@@ -5,23 +5,7 @@
 
 mod common;
 
-use common::loopdev;
-
-use std::process::Command;
-
-fn nasstrap(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nasstrap"))
-        .args(args)
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
-}
+use common::loopdev::{self, nasstrap};
 
 #[test]
 fn hooks_run_once_and_only_when_allowed() {

@@ -5,23 +5,8 @@
 
 mod common;
 
-use common::loopdev;
-
+use common::loopdev::{self, nasstrap};
 use std::process::Command;
-
-fn nasstrap(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nasstrap"))
-        .args(args)
-        .env("NASSTRAP_NO_PROGRESS", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
-}
 
 /// The swap files the kernel uses, from /proc/swaps.
 fn swaps() -> Vec<String> {

@@ -168,3 +168,19 @@ pub fn unmount_all(root: &Path) {
         }
     }
 }
+
+/// The nasstrap binary with `args`, without progress bars: (exit code,
+/// stdout then stderr).
+pub fn nasstrap(args: &[&str]) -> (i32, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nasstrap"))
+        .args(args)
+        .env("NASSTRAP_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap_or(-1), text)
+}
