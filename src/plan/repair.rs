@@ -117,6 +117,19 @@ fn planned_size(plan: &Plan, g: &Gone) -> Option<u64> {
         .map(|p| p.bytes(d.facts.sector))
 }
 
+/// The step that rebuilds `d` onto its gone member `g` on layout disk `disk`.
+fn rebuild_step(d: &Degraded, g: &Gone, disk: &str, description: String, action: Action) -> Step {
+    Step {
+        id: 0,
+        change: Change::Create,
+        subject: d.array.clone(),
+        description,
+        reason: Some(format!("{disk} {}", g.how)),
+        disks: vec![disk.to_string()],
+        action,
+    }
+}
+
 /// The steps that put layout disk `disk` back into its arrays. `plan` and
 /// `degraded` are the diff of the layout against `obs`.
 pub fn replace(
@@ -219,22 +232,16 @@ pub fn replace(
                 disk: disk.into(),
                 array: d.array.clone(),
             })?;
-            steps.push(Step {
-                id: 0,
-                change: Change::Create,
-                subject: d.array.clone(),
-                description: format!(
-                    "resilver pool {}'s {old} onto {} ({disk})",
-                    d.array, g.device
-                ),
-                reason: Some(format!("{disk} {}", g.how)),
-                disks: vec![disk.to_string()],
-                action: Action::ZpoolReplace {
-                    pool: d.array.clone(),
-                    old,
-                    new: g.device.clone(),
-                },
-            });
+            let description = format!(
+                "resilver pool {}'s {old} onto {} ({disk})",
+                d.array, g.device
+            );
+            let action = Action::ZpoolReplace {
+                pool: d.array.clone(),
+                old,
+                new: g.device.clone(),
+            };
+            steps.push(rebuild_step(d, g, disk, description, action));
             continue;
         }
         if let Kind::Btrfs { .. } = d.kind {
@@ -249,23 +256,17 @@ pub fn replace(
             let Some((_, through)) = d.in_sync.first() else {
                 return Err(Refused::CannotRun(Box::new((*d).clone())));
             };
-            steps.push(Step {
-                id: 0,
-                change: Change::Create,
-                subject: d.array.clone(),
-                description: format!(
-                    "rebuild btrfs {} device {devid} onto {} ({disk})",
-                    d.array, g.device
-                ),
-                reason: Some(format!("{disk} {}", g.how)),
-                disks: vec![disk.to_string()],
-                action: Action::BtrfsReplace {
-                    name: d.array.clone(),
-                    device: through.clone(),
-                    devid,
-                    new: g.device.clone(),
-                },
-            });
+            let description = format!(
+                "rebuild btrfs {} device {devid} onto {} ({disk})",
+                d.array, g.device
+            );
+            let action = Action::BtrfsReplace {
+                name: d.array.clone(),
+                device: through.clone(),
+                devid,
+                new: g.device.clone(),
+            };
+            steps.push(rebuild_step(d, g, disk, description, action));
             continue;
         }
         let Some(at) = plan.steps.iter().position(|s| {
@@ -290,22 +291,16 @@ pub fn replace(
             How::Stale => "back ",
             _ => "",
         };
-        steps.push(Step {
-            id: 0,
-            change: Change::Create,
-            subject: d.array.clone(),
-            description: format!(
-                "add {} ({disk}) {what}to array {}; md rebuilds onto it",
-                g.device, d.array
-            ),
-            reason: Some(format!("{disk} {}", g.how)),
-            disks: vec![disk.to_string()],
-            action: Action::MdAdd {
-                name: d.array.clone(),
-                device,
-                member: g.device.clone(),
-            },
-        });
+        let description = format!(
+            "add {} ({disk}) {what}to array {}; md rebuilds onto it",
+            g.device, d.array
+        );
+        let action = Action::MdAdd {
+            name: d.array.clone(),
+            device,
+            member: g.device.clone(),
+        };
+        steps.push(rebuild_step(d, g, disk, description, action));
     }
     for (i, s) in steps.iter_mut().enumerate() {
         s.id = i as u32 + 1;
