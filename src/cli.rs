@@ -415,14 +415,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             detailed_exitcode,
             mount_root,
         } => {
-            let path_shown = shown(&path.display().to_string()).to_string();
             let t = target(path, &disks, mount_root, false)?;
             let (look, missing) = flow::diff(&t)?;
             print_warnings(&look);
+            let degraded: Vec<_> = flow::degraded(&look.refusals)
+                .into_iter()
+                .filter(|d| d.can_run())
+                .collect();
             if json {
                 print!("{}", plan::render::json(&look.plan));
             } else {
-                let degraded = flow::degraded(&look.refusals);
                 let names: Vec<&str> = degraded.iter().map(|d| d.array.as_str()).collect();
                 print!("{}", plan::render::diff_text_with(&look.plan, &names));
             }
@@ -431,16 +433,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             // A busy disk is apply's problem; a missing or wrong disk makes the diff meaningless.
             let mut fatal = false;
-            let mut degraded = false;
+            repair::print_degraded(&t.layout, &degraded);
             for r in &look.refusals {
-                if let plan::diff::Why::Degraded(d) = &r.reason
-                    && d.can_run()
-                {
-                    degraded = true;
-                    eprintln!("{}: {}", r.disk, shown(&d.to_string()));
-                    for hint in repair::repair_hints(&path_shown, d) {
-                        eprintln!("  {hint}");
-                    }
+                if r.reason.is_runnable_degraded() {
+                    // Shown above, with what repairs it.
                 } else if r.reason.is_busy() {
                     eprintln!("note: apply would refuse {}", shown(&r.to_string()));
                 } else {
@@ -460,7 +456,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 ) {
                     (false, _, _) => EXIT_OK,
                     // A degraded array is a difference, though no step runs.
-                    (true, true, _) if degraded => 3,
+                    (true, true, _) if !degraded.is_empty() => 3,
                     (true, true, _) => EXIT_OK,
                     (true, false, false) => 3,
                     (true, false, true) => 4,

@@ -61,7 +61,7 @@ pub struct ReplaceArgs {
 }
 
 /// What repairs a degraded array, as commands to type.
-pub(super) fn repair_hints(layout: &str, d: &plan::diff::Degraded) -> Vec<String> {
+fn repair_hints(layout: &str, d: &plan::diff::Degraded) -> Vec<String> {
     use plan::diff::How;
     let mut out = Vec::new();
     if !d.running {
@@ -84,7 +84,8 @@ pub(super) fn repair_hints(layout: &str, d: &plan::diff::Degraded) -> Vec<String
     out
 }
 
-fn print_degraded(layout: &Path, degraded: &[plan::diff::Degraded]) {
+/// Each degraded array on stderr, with the commands that repair it.
+pub(super) fn print_degraded(layout: &Path, degraded: &[plan::diff::Degraded]) {
     let layout = shown(&layout.display().to_string()).to_string();
     for d in degraded {
         eprintln!("{}: {}", d.array, shown(&d.to_string()));
